@@ -1,0 +1,70 @@
+// The `gatehouse` command: `serve` and `check` (interface.md "Commands").
+import { parseArgs } from 'node:util';
+import { type Config, ConfigError, loadConfigFile } from './config/load.js';
+import { startServer } from './server.js';
+import { demoBanner } from './demo.js';
+
+const usage = `usage: gatehouse serve --config FILE
+       gatehouse check --config FILE`;
+
+function readConfig(file: string): Config | undefined {
+  try {
+    return loadConfigFile(file);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${file}: ${err.message}\n`);
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+async function serve(config: Config, demo: boolean): Promise<number> {
+  const server = await startServer(config);
+  if (demo) process.stdout.write(demoBanner(config));
+  process.stdout.write(`gatehouse listening on ${server.listenUrl} (public URL ${config.publicUrl})\n`);
+  return new Promise((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      server.app.log.info({ signal }, 'shutting down');
+      server.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          server.app.log.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string', short: 'c' }, demo: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    });
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${usage}\n`);
+    return 2;
+  }
+  const [command] = parsed.positionals;
+  const file = parsed.values.config;
+  if (parsed.values.help || (command !== 'serve' && command !== 'check') || typeof file !== 'string') {
+    process.stderr.write(`${usage}\n`);
+    return parsed.values.help ? 0 : 2;
+  }
+  const config = readConfig(file);
+  if (!config) return 1;
+  if (command === 'check') {
+    process.stdout.write(`${file}: OK (${config.providers.length} provider(s), public URL ${config.publicUrl})\n`);
+    return 0;
+  }
+  return serve(config, parsed.values.demo === true);
+}

@@ -1,0 +1,198 @@
+// Reads, interpolates, validates and freezes the configuration file (interface.md "Configuration file").
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { isLoopbackHost } from '../util/url.js';
+import { type ClientConfig, configSchema, type ParsedConfig, type ProviderConfig } from './schema.js';
+
+export interface ConfigProblem {
+  /** Dotted key path, e.g. `providers[0].clients[1].redirect_uris`. */
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  readonly problems: ConfigProblem[];
+  constructor(problems: ConfigProblem[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+export interface ProviderSettings extends ProviderConfig {
+  /** `{publicUrl}/oidc/endpoint/{name}`: the issuer identifier and the base of every endpoint. */
+  readonly issuer: string;
+  /** Path part of the issuer, for routing. */
+  readonly basePath: string;
+}
+
+export interface Config extends Omit<ParsedConfig, 'providers'> {
+  readonly publicUrl: string;
+  readonly secureCookies: boolean;
+  readonly providers: readonly ProviderSettings[];
+}
+
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) {
+    if (typeof part === 'number') out += `[${part}]`;
+    else out += out ? `.${String(part)}` : String(part);
+  }
+  return out;
+}
+
+/** Replaces `${NAME}` in every string with the environment variable; `$${` escapes a literal `${`. */
+function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], problems: ConfigProblem[]): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string) => {
+      if (match.startsWith('$$')) return match.slice(1);
+      const v = env[name];
+      if (v === undefined) {
+        problems.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
+        return '';
+      }
+      return v;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => interpolate(v, env, [...path, i], problems));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = interpolate(v, env, [...path, k], problems);
+    return out;
+  }
+  return value;
+}
+
+function zodProblems(error: z.ZodError): ConfigProblem[] {
+  return error.issues.map((issue) => {
+    const path = formatPath(issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => ({ path: path ? `${path}.${k}` : k, message: 'unknown key' }));
+    }
+    return [{ path, message: issue.message }];
+  }).flat();
+}
+
+function checkRedirectUri(uri: string, client: ClientConfig): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    return `${uri} is not an absolute URL`;
+  }
+  if (uri.includes('#')) return `${uri} must not contain a fragment (RFC 6749 §3.1.2)`;
+  if (url.protocol === 'https:') return undefined;
+  if (url.protocol === 'http:') {
+    return isLoopbackHost(url.hostname)
+      ? undefined
+      : `${uri} uses http on a non-loopback host; use https (RFC 9700 §2.6)`;
+  }
+  // RFC 8252 §7.1: private-use schemes in reverse-domain form, for native apps only.
+  if (client.application_type === 'native' && /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol)) return undefined;
+  return `${uri} has a scheme that is not allowed (${url.protocol})`;
+}
+
+function checkSemantics(config: ParsedConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
+
+  if (config.server.publicUrl !== undefined) {
+    try {
+      const u = new URL(config.server.publicUrl);
+      if (u.protocol !== 'http:' && u.protocol !== 'https:') add(['server', 'publicUrl'], 'must be an http(s) URL');
+      if (u.search || u.hash || config.server.publicUrl.includes('?') || config.server.publicUrl.includes('#'))
+        add(['server', 'publicUrl'], 'must not have a query or fragment (OIDC Discovery §3)');
+    } catch {
+      add(['server', 'publicUrl'], 'must be an absolute URL');
+    }
+  }
+
+  const names = new Set<string>();
+  config.providers.forEach((p, pi) => {
+    if (names.has(p.name)) add(['providers', pi, 'name'], `duplicate provider name ${p.name}`);
+    names.add(p.name);
+    const ids = new Set<string>();
+    p.clients.forEach((c, ci) => {
+      const at = (...rest: PropertyKey[]) => ['providers', pi, 'clients', ci, ...rest];
+      if (ids.has(c.client_id)) add(at('client_id'), `duplicate client_id ${c.client_id}`);
+      ids.add(c.client_id);
+      if (c.token_endpoint_auth_method === 'none' && c.client_secret !== undefined)
+        add(at('client_secret'), 'a public client (token_endpoint_auth_method: none) has no secret');
+      if (c.token_endpoint_auth_method !== 'none' && c.client_secret === undefined)
+        add(at('client_secret'), `required for token_endpoint_auth_method ${c.token_endpoint_auth_method}`);
+      if (c.grant_types.includes('authorization_code')) {
+        if (c.redirect_uris.length === 0) add(at('redirect_uris'), 'required for the authorization_code grant');
+        if (!c.response_types.includes('code')) add(at('response_types'), 'must include code');
+      }
+      if (c.grant_types.includes('refresh_token') && !c.grant_types.includes('authorization_code'))
+        add(at('grant_types'), 'refresh_token needs authorization_code (refresh tokens come from the code flow)');
+      c.redirect_uris.forEach((uri, ui) => {
+        const problem = checkRedirectUri(uri, c);
+        if (problem) add(at('redirect_uris', ui), problem);
+      });
+    });
+    const usernames = new Set<string>();
+    p.users.forEach((u, ui) => {
+      const at = (...rest: PropertyKey[]) => ['providers', pi, 'users', ui, ...rest];
+      if (usernames.has(u.username)) add(at('username'), `duplicate username ${u.username}`);
+      usernames.add(u.username);
+      if ((u.password === undefined) === (u.password_hash === undefined))
+        add(at('password'), 'give exactly one of password and password_hash');
+      if ('sub' in u.claims) add(at('claims', 'sub'), 'set the subject with the user key `sub`, not as a claim');
+    });
+  });
+  return problems;
+}
+
+function finish(parsed: ParsedConfig): Config {
+  const { server } = parsed;
+  const scheme = server.tls ? 'https' : 'http';
+  const hostForUrl = server.host.includes(':') ? `[${server.host}]` : server.host;
+  const publicUrl = (server.publicUrl ?? `${scheme}://${hostForUrl}:${server.port}`).replace(/\/+$/, '');
+  const providers = parsed.providers.map((p) => {
+    const basePath = `/oidc/endpoint/${p.name}`;
+    return { ...p, issuer: `${publicUrl}${basePath}`, basePath };
+  });
+  return deepFreeze({
+    ...parsed,
+    publicUrl,
+    secureCookies: publicUrl.startsWith('https://'),
+    providers,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/** Validates an already-parsed document (YAML or an object built in code). Throws ConfigError. */
+export function buildConfig(document: unknown, env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: ConfigProblem[] = [];
+  const interpolated = interpolate(document, env, [], problems);
+  const result = configSchema.safeParse(interpolated);
+  if (!result.success) throw new ConfigError([...problems, ...zodProblems(result.error)]);
+  problems.push(...checkSemantics(result.data));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return finish(result.data);
+}
+
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): Config {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `cannot read ${file}: ${(err as Error).message}` }]);
+  }
+  let document: unknown;
+  try {
+    document = parseYaml(text, { prettyErrors: true });
+  } catch (err) {
+    throw new ConfigError([{ path: '', message: `${file} is not valid YAML: ${(err as Error).message}` }]);
+  }
+  return buildConfig(document ?? {}, env);
+}

@@ -1,0 +1,71 @@
+// Authorization endpoint, GET and POST (RFC 6749 §3.1, §4.1.1; OIDC Core §3.1.2): validate, then log in, consent or redirect.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthorizationRedirectError } from '../authorization/errors.js';
+import { issueCode, nextStep } from '../authorization/flow.js';
+import { validateAuthorizationRequest } from '../authorization/request.js';
+import { errorRedirect } from '../authorization/response.js';
+import { sha256 } from '../crypto/hash.js';
+import { randomToken } from '../crypto/random.js';
+import { OAuthError } from '../errors/oauth-error.js';
+import { FormParams, parseQuery } from '../http/form.js';
+import type { Provider } from '../provider/provider.js';
+import { readCookie, setCookie } from '../session/cookies.js';
+import { currentSession } from '../session/session.js';
+import { methodNotAllowed } from './method-not-allowed.js';
+
+function requestParams(request: FastifyRequest): FormParams {
+  if (request.method === 'POST') {
+    if (!(request.body instanceof FormParams))
+      throw new OAuthError('invalid_request', 'The request body must be application/x-www-form-urlencoded');
+    return request.body;
+  }
+  return parseQuery(request.url);
+}
+
+async function authorize(provider: Provider, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const { request: authz } = validateAuthorizationRequest(provider, requestParams(request));
+  const session = await currentSession(provider, request);
+  const step = await nextStep(provider, { request: authz, session, loggedInNow: false });
+  const target = { redirectUri: authz.redirectUri, state: authz.state };
+
+  if (step === 'complete' && session) return reply.redirect(await issueCode(provider, authz, session), 303);
+  // OIDC Core §3.1.2.6: prompt=none must not show any page.
+  if (authz.prompt.includes('none')) {
+    const code = step === 'login' ? 'login_required' : 'consent_required';
+    const error = new OAuthError(code, step === 'login' ? 'The user is not logged in' : 'The user has not consented');
+    return reply.redirect(errorRedirect(provider, target, error), 303);
+  }
+
+  // Bind the pending request to this browser; a form from another browser will not match.
+  const binding = readCookie(provider, request, 'bind') ?? randomToken();
+  const ttl = provider.settings.lifetimes.interaction;
+  const id = randomToken(16);
+  await provider.store.createInteraction(provider.name, {
+    id,
+    bindingHash: sha256(binding),
+    request: authz,
+    // A consent-only interaction may use the session the browser already has.
+    sessionIdHash: step === 'consent' ? session?.record.idHash : undefined,
+    expiresAt: provider.clock.now() + ttl,
+  });
+  setCookie(provider, reply, 'bind', binding, undefined);
+  return reply.redirect(`${provider.issuer}/interaction/${id}`, 303);
+}
+
+export function registerAuthorize(app: FastifyInstance, provider: Provider): void {
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    try {
+      return await authorize(provider, request, reply);
+    } catch (err) {
+      if (err instanceof AuthorizationRedirectError) {
+        request.oauthError = err.error;
+        return reply.redirect(errorRedirect(provider, err.target, err.error), 303);
+      }
+      throw err;
+    }
+  };
+  const config = { kind: 'page' as const };
+  app.get(`${provider.basePath}/authorize`, { config }, handler);
+  app.post(`${provider.basePath}/authorize`, { config }, handler);
+  methodNotAllowed(app, `${provider.basePath}/authorize`, ['GET', 'POST'], 'page');
+}

@@ -1,0 +1,44 @@
+// Discovery metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2): exactly what this build supports.
+import type { FastifyInstance } from 'fastify';
+import { supportedAuthMethods } from '../client-auth/authenticate.js';
+import { grants } from '../grants/registry.js';
+import type { Provider } from '../provider/provider.js';
+import { supportedClaims } from '../tokens/claims.js';
+import { methodNotAllowed } from './method-not-allowed.js';
+
+export function discoveryDocument(provider: Provider): Record<string, unknown> {
+  const { issuer } = provider;
+  return {
+    issuer,
+    authorization_endpoint: `${issuer}/authorize`,
+    token_endpoint: `${issuer}/token`,
+    userinfo_endpoint: `${issuer}/userinfo`,
+    jwks_uri: `${issuer}/jwk`,
+    scopes_supported: ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'],
+    response_types_supported: ['code'],
+    response_modes_supported: ['query'],
+    grant_types_supported: [...grants.keys()],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: provider.keys.publishedAlgs,
+    token_endpoint_auth_methods_supported: supportedAuthMethods,
+    claims_supported: supportedClaims,
+    code_challenge_methods_supported: ['S256'],
+    prompt_values_supported: ['none', 'login', 'consent', 'select_account'],
+    // RFC 9207 §3: iss is in every authorization response.
+    authorization_response_iss_parameter_supported: true,
+    claims_parameter_supported: false,
+    request_parameter_supported: false,
+    // Its default is true (Discovery §3), so it has to be said.
+    request_uri_parameter_supported: false,
+  };
+}
+
+export function registerDiscovery(app: FastifyInstance, provider: Provider): void {
+  // Built once: the issuer comes from configuration, never from the Host header (RFC 9700 §4.13).
+  const body = JSON.stringify(discoveryDocument(provider));
+  const url = `${provider.basePath}/.well-known/openid-configuration`;
+  app.get(url, { config: { kind: 'public' } }, async (_request, reply) =>
+    reply.type('application/json').header('Cache-Control', 'public, max-age=300').send(body),
+  );
+  methodNotAllowed(app, url, ['GET'], 'public');
+}

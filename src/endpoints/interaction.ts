@@ -1,0 +1,143 @@
+// Login and consent pages for a pending authorization (interface.md "Login and consent pages"; RFC 6749 §10.12; RFC 9700 §4.12).
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { issueCode, nextStep, rememberConsent } from '../authorization/flow.js';
+import { errorRedirect } from '../authorization/response.js';
+import { constantTimeEqual, sha256 } from '../crypto/hash.js';
+import { verifyPassword } from '../crypto/password.js';
+import { OAuthError } from '../errors/oauth-error.js';
+import { FormParams } from '../http/form.js';
+import type { Provider } from '../provider/provider.js';
+import { readCookie } from '../session/cookies.js';
+import { type ActiveSession, currentSession, startSession } from '../session/session.js';
+import type { InteractionRecord } from '../store/types.js';
+import { consentPage, loginPage } from '../views/pages.js';
+import { methodNotAllowed } from './method-not-allowed.js';
+
+interface Pending {
+  interaction: InteractionRecord;
+  binding: string;
+  csrf: string;
+  /** The session this interaction may use: logged in during it, or brought to a consent-only request. */
+  session: ActiveSession | undefined;
+}
+
+const expired = () =>
+  new OAuthError('invalid_request', 'This sign-in request has expired or was already used. Return to the application and start again.');
+const forbidden = (detail: string) =>
+  new OAuthError('access_denied', 'The form could not be accepted. Return to the application and start again.', {
+    status: 403,
+    detail,
+  });
+
+async function loadPending(provider: Provider, request: FastifyRequest): Promise<Pending> {
+  const { uid } = request.params as { uid: string };
+  const interaction = await provider.store.getInteraction(provider.name, uid);
+  if (!interaction || interaction.expiresAt <= provider.clock.now()) throw expired();
+  const binding = readCookie(provider, request, 'bind');
+  if (binding === undefined || !constantTimeEqual(sha256(binding), interaction.bindingHash))
+    throw forbidden('interaction opened in another browser');
+  const current = await currentSession(provider, request);
+  const session = current && current.record.idHash === interaction.sessionIdHash ? current : undefined;
+  return { interaction, binding, csrf: provider.mac(`csrf:${interaction.id}:${binding}`), session };
+}
+
+function clientName(provider: Provider, clientId: string): string {
+  return provider.getClient(clientId)?.name ?? clientId;
+}
+
+function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
+  return reply.code(status).type('text/html; charset=utf-8').send(html);
+}
+
+/** Shows what the interaction needs now, or finishes it when nothing is left. */
+async function show(provider: Provider, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const p = await loadPending(provider, request);
+  const { request: authz } = p.interaction;
+  const step = p.session ? await nextStep(provider, { request: authz, session: p.session, loggedInNow: true }) : 'login';
+  if (step === 'login' || !p.session)
+    return sendPage(reply, 200, loginPage({ clientName: clientName(provider, authz.clientId), csrf: p.csrf }));
+  if (step === 'consent') {
+    return sendPage(
+      reply,
+      200,
+      consentPage({
+        clientName: clientName(provider, authz.clientId),
+        csrf: p.csrf,
+        username: p.session.user.username,
+        scopes: authz.scope,
+      }),
+    );
+  }
+  return complete(provider, reply, p, p.session);
+}
+
+async function complete(provider: Provider, reply: FastifyReply, p: Pending, session: ActiveSession) {
+  // Taking the interaction is atomic: a double submit cannot mint two codes.
+  if (!(await provider.store.takeInteraction(provider.name, p.interaction.id))) throw expired();
+  return reply.redirect(await issueCode(provider, p.interaction.request, session), 303);
+}
+
+/** RFC 6749 §10.12: the form must come from our page in this browser. */
+function checkFormOrigin(provider: Provider, request: FastifyRequest, p: Pending, form: FormParams): void {
+  const origin = request.headers.origin;
+  // Browsers send `null` under Referrer-Policy: no-referrer; the CSRF token still has to match.
+  if (origin !== undefined && origin !== 'null' && origin !== provider.publicOrigin)
+    throw forbidden(`cross-origin form post from ${origin}`);
+  const csrf = form.get('csrf');
+  if (csrf === undefined || !constantTimeEqual(csrf, p.csrf)) throw forbidden('missing or wrong CSRF token');
+}
+
+async function login(provider: Provider, request: FastifyRequest, reply: FastifyReply, p: Pending, form: FormParams) {
+  const username = form.get('username') ?? '';
+  const password = form.get('password') ?? '';
+  const user = username === '' ? undefined : await provider.store.findUserByUsername(provider.name, username);
+  // Same work and the same answer for an unknown user and a wrong password.
+  const ok = await verifyPassword(user?.passwordHash, password);
+  if (!user || !ok) {
+    request.oauthError = new OAuthError('access_denied', 'login failed', { detail: 'invalid credentials' });
+    const page = loginPage({
+      clientName: clientName(provider, p.interaction.request.clientId),
+      csrf: p.csrf,
+      username,
+      error: 'Invalid username or password.',
+    });
+    return sendPage(reply, 401, page);
+  }
+  const record = await startSession(provider, request, reply, user);
+  await provider.store.setInteractionSession(provider.name, p.interaction.id, record.idHash);
+  // RFC 9700 §4.12: 303, so the browser does not resend the credentials to the next URL.
+  return reply.redirect(`${provider.issuer}/interaction/${p.interaction.id}`, 303);
+}
+
+async function decide(provider: Provider, reply: FastifyReply, p: Pending, decision: string) {
+  if (!p.session) throw forbidden('consent without a session bound to this interaction');
+  const authz = p.interaction.request;
+  if (decision === 'allow') {
+    await rememberConsent(provider, p.session.user.id, authz);
+    return complete(provider, reply, p, p.session);
+  }
+  if (decision !== 'deny') throw new OAuthError('invalid_request', 'Unknown decision');
+  if (!(await provider.store.takeInteraction(provider.name, p.interaction.id))) throw expired();
+  const error = new OAuthError('access_denied', 'The user denied the request');
+  return reply.redirect(errorRedirect(provider, { redirectUri: authz.redirectUri, state: authz.state }, error), 303);
+}
+
+async function submit(provider: Provider, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  if (!(request.body instanceof FormParams)) throw new OAuthError('invalid_request', 'Expected a form submission');
+  const form = request.body;
+  if (form.repeated.size > 0) throw new OAuthError('invalid_request', 'Repeated form fields');
+  const p = await loadPending(provider, request);
+  checkFormOrigin(provider, request, p, form);
+  const decision = form.get('decision');
+  if (decision !== undefined) return decide(provider, reply, p, decision);
+  if (form.has('username') || form.has('password')) return login(provider, request, reply, p, form);
+  throw new OAuthError('invalid_request', 'Nothing to do with this form');
+}
+
+export function registerInteraction(app: FastifyInstance, provider: Provider): void {
+  const url = `${provider.basePath}/interaction/:uid`;
+  const config = { kind: 'page' as const };
+  app.get(url, { config }, (request, reply) => show(provider, request, reply));
+  app.post(url, { config }, (request, reply) => submit(provider, request, reply));
+  methodNotAllowed(app, url, ['GET', 'POST'], 'page');
+}

@@ -1,0 +1,47 @@
+// Token endpoint (RFC 6749 §3.2, §4.1.3, §5; OIDC Core §3.1.3): a short list of named steps.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authenticateClient } from '../client-auth/authenticate.js';
+import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors/oauth-error.js';
+import { FormParams } from '../http/form.js';
+import type { Metrics } from '../http/metrics.js';
+import { rejectQueryParameters, requireForm } from '../http/oauth-request.js';
+import { grants } from '../grants/registry.js';
+import type { Grant } from '../grants/types.js';
+import type { Client } from '../provider/client.js';
+import type { Provider } from '../provider/provider.js';
+import { methodNotAllowed } from './method-not-allowed.js';
+
+function selectGrant(form: FormParams, client: Client): Grant {
+  const grantType = form.present('grant_type');
+  if (grantType === undefined) throw invalidRequest('grant_type is required');
+  const grant = grants.get(grantType);
+  if (!grant) throw unsupportedGrantType(`Unsupported grant_type: ${grantType.slice(0, 64)}`);
+  // RFC 6749 §5.2 unauthorized_client: not registered for this grant type.
+  if (!client.grantTypes.has(grant.grantType)) throw unauthorizedClient(`Client may not use ${grant.grantType}`);
+  return grant;
+}
+
+/** Parameters outside the grant's allow-list are dropped before the handler runs. */
+function grantParameters(form: FormParams, grant: Grant): FormParams {
+  const kept = new Map([...form.values].filter(([k]) => grant.parameters.has(k)));
+  return new FormParams(kept, new Set());
+}
+
+export function registerToken(app: FastifyInstance, provider: Provider, metrics: Metrics): void {
+  const url = `${provider.basePath}/token`;
+  app.post(url, { config: { kind: 'api' } }, async (request: FastifyRequest, reply: FastifyReply) => {
+    rejectQueryParameters(request);
+    const form = requireForm(request);
+    const client = authenticateClient(provider, { authorization: request.headers.authorization, form });
+    const grant = selectGrant(form, client);
+    const response = await grant.handle({
+      provider,
+      client,
+      params: grantParameters(form, grant),
+      now: provider.clock.now(),
+    });
+    metrics.tokenIssued(provider.name, grant.grantType);
+    return reply.code(200).type('application/json').send(response);
+  });
+  methodNotAllowed(app, url, ['POST'], 'api');
+}

@@ -1,0 +1,72 @@
+// refresh_token grant (RFC 6749 §6, OIDC Core §12) with rotation and reuse detection (RFC 9700 §4.14.2).
+import { sha256 } from '../crypto/hash.js';
+import { invalidGrant, invalidRequest, invalidScope } from '../errors/oauth-error.js';
+import type { RefreshTokenRecord } from '../store/types.js';
+import { buildTokenSet } from './token-set.js';
+import type { Grant, GrantContext, TokenResponse } from './types.js';
+
+const invalid = (detail: string) => invalidGrant('The refresh token is invalid, expired or revoked', { detail });
+
+async function validateRefreshToken(ctx: GrantContext): Promise<RefreshTokenRecord> {
+  const { provider, client, params, now } = ctx;
+  const value = params.present('refresh_token');
+  if (value === undefined) throw invalidRequest('refresh_token is required');
+  const token = await provider.store.findRefreshToken(provider.name, sha256(value));
+  if (!token) throw invalid('unknown refresh token');
+  // RFC 6749 §6 / §10.4: bound to the client it was issued to.
+  if (token.clientId !== client.id) throw invalid('refresh token of another client');
+  if (token.revokedAt !== undefined) throw invalid('refresh token revoked');
+  if (token.consumedAt !== undefined) {
+    // RFC 9700 §4.14.2: a rotated-out token presented again means it leaked; end the whole grant.
+    await provider.store.revokeGrant(provider.name, token.grantId, now);
+    throw invalid('rotated refresh token reused; grant revoked');
+  }
+  if (token.expiresAt <= now || token.idleExpiresAt <= now) throw invalid('refresh token expired');
+  return token;
+}
+
+/** RFC 6749 §6: the requested scope MUST NOT include any scope not originally granted. */
+function narrowedScope(ctx: GrantContext, granted: string[]): string[] {
+  const requested = ctx.params.present('scope');
+  if (requested === undefined) return granted;
+  const asked = [...new Set(requested.split(' ').filter((s) => s !== ''))];
+  const extra = asked.filter((s) => !granted.includes(s));
+  if (extra.length > 0) throw invalidScope(`Scope not granted originally: ${extra.join(' ')}`);
+  return asked;
+}
+
+async function handle(ctx: GrantContext): Promise<TokenResponse> {
+  const token = await validateRefreshToken(ctx);
+  const scope = narrowedScope(ctx, token.scope);
+  const { provider, client, now } = ctx;
+  const user = await provider.store.getUser(provider.name, token.userId);
+  if (!user) throw invalid('user no longer exists');
+
+  const rotate = client.isPublic || provider.settings.refreshTokenRotation;
+  const tokens = buildTokenSet(provider, {
+    subject: { grantId: token.grantId, clientId: client.id, userId: user.id, scope },
+    now,
+    authTime: token.authTime,
+    // OIDC Core §12.2: no nonce in an ID token from a refresh.
+    nonce: undefined,
+    // The successor keeps the family's absolute end and its full scope (RFC 6749 §6).
+    refreshExpiresAt: rotate ? token.expiresAt : undefined,
+    refreshScope: token.scope,
+  });
+  if (rotate) {
+    const result = await provider.store.rotateRefreshToken(provider.name, token.tokenHash, now, tokens.stored);
+    if (result !== 'rotated') throw invalid(`rotation lost: ${result}`);
+  } else {
+    const idle = Math.min(now + provider.settings.lifetimes.refreshTokenIdle, token.expiresAt);
+    if (!(await provider.store.refreshInPlace(provider.name, token.tokenHash, idle, tokens.stored)))
+      throw invalid('refresh token no longer live');
+  }
+  // Without rotation the response has no refresh_token: the client keeps the one it has (RFC 6749 §6).
+  return tokens.respond();
+}
+
+export const refreshTokenGrant: Grant = {
+  grantType: 'refresh_token',
+  parameters: new Set(['refresh_token', 'scope']),
+  handle,
+};

@@ -1,0 +1,79 @@
+// Starts and stops a Gatehouse server: store, providers, HTTP app, periodic cleanup.
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config/load.js';
+import { registerRoutes } from './endpoints/routes.js';
+import { buildApp } from './http/app.js';
+import { Metrics } from './http/metrics.js';
+import { createProvider, type Provider } from './provider/provider.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/types.js';
+import { type Clock, systemClock } from './util/clock.js';
+
+export interface ServerOptions {
+  clock?: Clock;
+  logStream?: NodeJS.WritableStream;
+  /** Store to use instead of opening the configured one (tests that share one). */
+  store?: Store;
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  store: Store;
+  providers: Provider[];
+  /** The base URL the server listens on (not the public URL). */
+  listenUrl: string;
+  close(): Promise<void>;
+}
+
+const cleanupIntervalMs = 10 * 60 * 1000;
+
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const clock = options.clock ?? systemClock;
+  const store = options.store ?? openStore(config.storage);
+  try {
+    const providers: Provider[] = [];
+    for (const settings of config.providers) {
+      providers.push(
+        await createProvider(settings, { store, clock, secureCookies: config.secureCookies, publicUrl: config.publicUrl }),
+      );
+    }
+    const metrics = new Metrics();
+    const tls = config.server.tls;
+    const app = buildApp({
+      config,
+      store,
+      providers,
+      metrics,
+      ...(options.logStream ? { logStream: options.logStream } : {}),
+      ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
+      registerRoutes: (a) => registerRoutes(a, providers, store, metrics),
+    });
+    await app.listen({ host: config.server.host, port: config.server.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.server.port;
+    const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
+    const listenUrl = `${tls ? 'https' : 'http'}://${host}:${port}`;
+
+    const cleanup = setInterval(() => {
+      store.deleteExpired(clock.now()).catch((err: unknown) => app.log.error({ err }, 'cleanup failed'));
+    }, cleanupIntervalMs);
+    cleanup.unref();
+
+    return {
+      app,
+      store,
+      providers,
+      listenUrl,
+      async close() {
+        clearInterval(cleanup);
+        // Finishes requests in flight, then closes the store they use.
+        await app.close();
+        if (!options.store) await store.close();
+      },
+    };
+  } catch (err) {
+    if (!options.store) await store.close();
+    throw err;
+  }
+}

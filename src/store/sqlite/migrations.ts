@@ -1,0 +1,71 @@
+// SQLite schema migrations, applied in order and recorded in PRAGMA user_version.
+
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE secrets (
+    provider TEXT NOT NULL, name TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (provider, name)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE signing_keys (
+    provider TEXT NOT NULL, kid TEXT NOT NULL, alg TEXT NOT NULL,
+    private_jwk TEXT NOT NULL, public_jwk TEXT NOT NULL, created_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, kid)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE clients (
+    provider TEXT NOT NULL, client_id TEXT NOT NULL, secret_hash TEXT,
+    metadata TEXT NOT NULL, source TEXT NOT NULL CHECK (source IN ('config', 'registration')),
+    PRIMARY KEY (provider, client_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE users (
+    provider TEXT NOT NULL, id TEXT NOT NULL, username TEXT NOT NULL,
+    password_hash TEXT NOT NULL, claims TEXT NOT NULL,
+    PRIMARY KEY (provider, id), UNIQUE (provider, username)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE sessions (
+    provider TEXT NOT NULL, id_hash TEXT NOT NULL, user_id TEXT NOT NULL,
+    auth_time INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, id_hash)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE interactions (
+    provider TEXT NOT NULL, id TEXT NOT NULL, binding_hash TEXT NOT NULL, request TEXT NOT NULL,
+    session_id_hash TEXT, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE consents (
+    provider TEXT NOT NULL, user_id TEXT NOT NULL, client_id TEXT NOT NULL,
+    scope TEXT NOT NULL, updated_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, user_id, client_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE authorization_codes (
+    provider TEXT NOT NULL, code_hash TEXT NOT NULL, grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL, user_id TEXT NOT NULL, redirect_uri TEXT NOT NULL, scope TEXT NOT NULL,
+    nonce TEXT, code_challenge TEXT, auth_time INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL, consumed_at INTEGER,
+    PRIMARY KEY (provider, code_hash)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE access_tokens (
+    provider TEXT NOT NULL, token_hash TEXT NOT NULL, grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL, user_id TEXT NOT NULL, scope TEXT NOT NULL,
+    issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER,
+    PRIMARY KEY (provider, token_hash)
+  ) WITHOUT ROWID;
+  CREATE INDEX access_tokens_grant ON access_tokens (provider, grant_id);
+
+  CREATE TABLE refresh_tokens (
+    provider TEXT NOT NULL, token_hash TEXT NOT NULL, grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL, user_id TEXT NOT NULL, scope TEXT NOT NULL, auth_time INTEGER NOT NULL,
+    issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, idle_expires_at INTEGER NOT NULL,
+    consumed_at INTEGER, revoked_at INTEGER,
+    PRIMARY KEY (provider, token_hash)
+  ) WITHOUT ROWID;
+  CREATE INDEX refresh_tokens_grant ON refresh_tokens (provider, grant_id);
+  `,
+];

@@ -1,0 +1,458 @@
+// The SQLite store (better-sqlite3, WAL): one file, synchronous statements prepared once, atomic steps as transactions.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type {
+  AccessTokenRecord,
+  AuthorizationCodeRecord,
+  AuthorizationRequest,
+  ClientMetadata,
+  ClientRecord,
+  EpochSeconds,
+  InteractionRecord,
+  IssuedTokens,
+  RedeemResult,
+  RefreshTokenRecord,
+  RotateResult,
+  SessionRecord,
+  SigningKeyRecord,
+  Store,
+  UserRecord,
+} from '../types.js';
+import { migrations } from './migrations.js';
+
+type Row = Record<string, unknown>;
+const str = (v: unknown): string => v as string;
+const num = (v: unknown): number => v as number;
+const optStr = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
+const optNum = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : (v as number));
+const splitScope = (v: unknown): string[] => (v === '' ? [] : (v as string).split(' '));
+
+function toCode(r: Row): AuthorizationCodeRecord {
+  return {
+    codeHash: str(r.code_hash),
+    grantId: str(r.grant_id),
+    clientId: str(r.client_id),
+    userId: str(r.user_id),
+    redirectUri: str(r.redirect_uri),
+    scope: splitScope(r.scope),
+    nonce: optStr(r.nonce),
+    codeChallenge: optStr(r.code_challenge),
+    authTime: num(r.auth_time),
+    expiresAt: num(r.expires_at),
+    consumedAt: optNum(r.consumed_at),
+  };
+}
+
+function toAccessToken(r: Row): AccessTokenRecord {
+  return {
+    tokenHash: str(r.token_hash),
+    grantId: str(r.grant_id),
+    clientId: str(r.client_id),
+    userId: str(r.user_id),
+    scope: splitScope(r.scope),
+    issuedAt: num(r.issued_at),
+    expiresAt: num(r.expires_at),
+    revokedAt: optNum(r.revoked_at),
+  };
+}
+
+function toRefreshToken(r: Row): RefreshTokenRecord {
+  return {
+    tokenHash: str(r.token_hash),
+    grantId: str(r.grant_id),
+    clientId: str(r.client_id),
+    userId: str(r.user_id),
+    scope: splitScope(r.scope),
+    authTime: num(r.auth_time),
+    issuedAt: num(r.issued_at),
+    expiresAt: num(r.expires_at),
+    idleExpiresAt: num(r.idle_expires_at),
+    consumedAt: optNum(r.consumed_at),
+    revokedAt: optNum(r.revoked_at),
+  };
+}
+
+function toUser(r: Row): UserRecord {
+  return {
+    id: str(r.id),
+    username: str(r.username),
+    passwordHash: str(r.password_hash),
+    claims: JSON.parse(str(r.claims)) as Record<string, unknown>,
+  };
+}
+
+export interface SqliteStoreOptions {
+  /** File path, or ':memory:'. */
+  path: string;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly s;
+  private readonly insertTokensTx: (provider: string, tokens: IssuedTokens) => void;
+  private readonly redeemTx: (provider: string, codeHash: string, now: number, t: IssuedTokens) => RedeemResult;
+  private readonly rotateTx: (provider: string, hash: string, now: number, t: IssuedTokens) => RotateResult;
+  private readonly refreshInPlaceTx: (provider: string, hash: string, idle: number, t: IssuedTokens) => boolean;
+  private readonly revokeGrantTx: (provider: string, grantId: string, now: number) => void;
+
+  constructor(options: SqliteStoreOptions) {
+    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    this.db = new Database(options.path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode survives a crash of the process; FULL would also survive power loss at a cost per commit.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+
+    const db = this.db;
+    this.s = {
+      getSecret: db.prepare('SELECT value FROM secrets WHERE provider = ? AND name = ?').pluck(),
+      insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (provider, name, value) VALUES (?, ?, ?)'),
+      listKeys: db.prepare('SELECT * FROM signing_keys WHERE provider = ? ORDER BY created_at, kid'),
+      insertKey: db.prepare(
+        'INSERT INTO signing_keys (provider, kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
+      listClients: db.prepare('SELECT * FROM clients WHERE provider = ? ORDER BY client_id'),
+      upsertClient: db.prepare(
+        `INSERT INTO clients (provider, client_id, secret_hash, metadata, source) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (provider, client_id) DO UPDATE SET
+           secret_hash = excluded.secret_hash, metadata = excluded.metadata, source = excluded.source`,
+      ),
+      deleteConfigClient: db.prepare("DELETE FROM clients WHERE provider = ? AND client_id = ? AND source = 'config'"),
+      userByName: db.prepare('SELECT * FROM users WHERE provider = ? AND username = ?'),
+      userById: db.prepare('SELECT * FROM users WHERE provider = ? AND id = ?'),
+      insertUser: db.prepare(
+        'INSERT INTO users (provider, id, username, password_hash, claims) VALUES (?, ?, ?, ?, ?)',
+      ),
+      updateUser: db.prepare(
+        'UPDATE users SET id = ?, password_hash = ?, claims = ? WHERE provider = ? AND username = ?',
+      ),
+      insertSession: db.prepare(
+        'INSERT INTO sessions (provider, id_hash, user_id, auth_time, expires_at) VALUES (?, ?, ?, ?, ?)',
+      ),
+      getSession: db.prepare('SELECT * FROM sessions WHERE provider = ? AND id_hash = ?'),
+      deleteSession: db.prepare('DELETE FROM sessions WHERE provider = ? AND id_hash = ?'),
+      insertInteraction: db.prepare(
+        `INSERT INTO interactions (provider, id, binding_hash, request, session_id_hash, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      getInteraction: db.prepare('SELECT * FROM interactions WHERE provider = ? AND id = ?'),
+      setInteractionSession: db.prepare('UPDATE interactions SET session_id_hash = ? WHERE provider = ? AND id = ?'),
+      deleteInteraction: db.prepare('DELETE FROM interactions WHERE provider = ? AND id = ?'),
+      getConsent: db.prepare('SELECT scope FROM consents WHERE provider = ? AND user_id = ? AND client_id = ?').pluck(),
+      putConsent: db.prepare(
+        `INSERT INTO consents (provider, user_id, client_id, scope, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (provider, user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at`,
+      ),
+      insertCode: db.prepare(
+        `INSERT INTO authorization_codes (provider, code_hash, grant_id, client_id, user_id, redirect_uri, scope,
+           nonce, code_challenge, auth_time, expires_at, consumed_at)
+         VALUES (@provider, @codeHash, @grantId, @clientId, @userId, @redirectUri, @scope,
+           @nonce, @codeChallenge, @authTime, @expiresAt, NULL)`,
+      ),
+      findCode: db.prepare('SELECT * FROM authorization_codes WHERE provider = ? AND code_hash = ?'),
+      consumeCode: db.prepare(
+        'UPDATE authorization_codes SET consumed_at = ? WHERE provider = ? AND code_hash = ? AND consumed_at IS NULL',
+      ),
+      insertAccess: db.prepare(
+        `INSERT INTO access_tokens (provider, token_hash, grant_id, client_id, user_id, scope, issued_at, expires_at)
+         VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @issuedAt, @expiresAt)`,
+      ),
+      insertRefresh: db.prepare(
+        `INSERT INTO refresh_tokens (provider, token_hash, grant_id, client_id, user_id, scope, auth_time,
+           issued_at, expires_at, idle_expires_at)
+         VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @authTime,
+           @issuedAt, @expiresAt, @idleExpiresAt)`,
+      ),
+      findAccess: db.prepare('SELECT * FROM access_tokens WHERE provider = ? AND token_hash = ?'),
+      findRefresh: db.prepare('SELECT * FROM refresh_tokens WHERE provider = ? AND token_hash = ?'),
+      consumeRefresh: db.prepare(
+        `UPDATE refresh_tokens SET consumed_at = ?
+         WHERE provider = ? AND token_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL`,
+      ),
+      touchRefresh: db.prepare(
+        `UPDATE refresh_tokens SET idle_expires_at = ?
+         WHERE provider = ? AND token_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL`,
+      ),
+      revokeAccessByGrant: db.prepare(
+        'UPDATE access_tokens SET revoked_at = ? WHERE provider = ? AND grant_id = ? AND revoked_at IS NULL',
+      ),
+      revokeRefreshByGrant: db.prepare(
+        'UPDATE refresh_tokens SET revoked_at = ? WHERE provider = ? AND grant_id = ? AND revoked_at IS NULL',
+      ),
+      ping: db.prepare('SELECT 1').pluck(),
+    };
+
+    const s = this.s;
+    this.insertTokensTx = db.transaction((provider: string, t: IssuedTokens) => {
+      s.insertAccess.run({ provider, ...t.accessToken, scope: t.accessToken.scope.join(' ') });
+      if (t.refreshToken) s.insertRefresh.run({ provider, ...t.refreshToken, scope: t.refreshToken.scope.join(' ') });
+    });
+    this.revokeGrantTx = db.transaction((provider: string, grantId: string, now: number) => {
+      s.revokeAccessByGrant.run(now, provider, grantId);
+      s.revokeRefreshByGrant.run(now, provider, grantId);
+    });
+    // IMMEDIATE takes the write lock first, so two processes cannot both pass the conditional update.
+    const redeem = db.transaction((provider: string, codeHash: string, now: number, t: IssuedTokens) => {
+      if (s.consumeCode.run(now, provider, codeHash).changes === 1) {
+        this.insertTokensTx(provider, t);
+        return 'redeemed' as const;
+      }
+      const row = s.findCode.get(provider, codeHash) as Row | undefined;
+      if (!row) return 'missing' as const;
+      this.revokeGrantTx(provider, str(row.grant_id), now);
+      return 'replayed' as const;
+    });
+    this.redeemTx = (...args) => redeem.immediate(...args);
+    const rotate = db.transaction((provider: string, hash: string, now: number, t: IssuedTokens) => {
+      if (s.consumeRefresh.run(now, provider, hash).changes === 1) {
+        this.insertTokensTx(provider, t);
+        return 'rotated' as const;
+      }
+      const row = s.findRefresh.get(provider, hash) as Row | undefined;
+      if (!row || row.consumed_at === null) return 'missing' as const;
+      this.revokeGrantTx(provider, str(row.grant_id), now);
+      return 'reused' as const;
+    });
+    this.rotateTx = (...args) => rotate.immediate(...args);
+    const inPlace = db.transaction((provider: string, hash: string, idle: number, t: IssuedTokens) => {
+      if (s.touchRefresh.run(idle, provider, hash).changes !== 1) return false;
+      this.insertTokensTx(provider, t);
+      return true;
+    });
+    this.refreshInPlaceTx = (...args) => inPlace.immediate(...args);
+  }
+
+  private migrate(): void {
+    const current = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = current; v < migrations.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(migrations[v] as string);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  async ping(): Promise<void> {
+    this.s.ping.get();
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  async deleteExpired(now: EpochSeconds): Promise<number> {
+    const tables = ['sessions', 'interactions', 'authorization_codes', 'access_tokens', 'refresh_tokens'];
+    let removed = 0;
+    for (const table of tables) {
+      removed += this.db.prepare(`DELETE FROM ${table} WHERE expires_at < ?`).run(now).changes;
+    }
+    return removed;
+  }
+
+  // KeyStore
+
+  async listSigningKeys(provider: string): Promise<SigningKeyRecord[]> {
+    return (this.s.listKeys.all(provider) as Row[]).map((r) => ({
+      kid: str(r.kid),
+      alg: str(r.alg),
+      privateJwk: str(r.private_jwk),
+      publicJwk: str(r.public_jwk),
+      createdAt: num(r.created_at),
+    }));
+  }
+
+  async insertSigningKey(provider: string, k: SigningKeyRecord): Promise<void> {
+    this.s.insertKey.run(provider, k.kid, k.alg, k.privateJwk, k.publicJwk, k.createdAt);
+  }
+
+  async getOrCreateSecret(provider: string, name: string, candidate: string): Promise<string> {
+    this.s.insertSecret.run(provider, name, candidate);
+    return this.s.getSecret.get(provider, name) as string;
+  }
+
+  // ClientStore
+
+  async replaceConfigClients(provider: string, clients: ClientRecord[]): Promise<void> {
+    this.db
+      .transaction(() => {
+        const keep = new Set(clients.map((c) => c.clientId));
+        for (const row of this.s.listClients.all(provider) as Row[]) {
+          if (row.source === 'config' && !keep.has(str(row.client_id)))
+            this.s.deleteConfigClient.run(provider, row.client_id);
+        }
+        for (const c of clients) {
+          this.s.upsertClient.run(provider, c.clientId, c.secretHash ?? null, JSON.stringify(c.metadata), c.source);
+        }
+      })
+      .immediate();
+  }
+
+  async listClients(provider: string): Promise<ClientRecord[]> {
+    return (this.s.listClients.all(provider) as Row[]).map((r) => ({
+      clientId: str(r.client_id),
+      secretHash: optStr(r.secret_hash),
+      metadata: JSON.parse(str(r.metadata)) as ClientMetadata,
+      source: r.source as ClientRecord['source'],
+    }));
+  }
+
+  // UserStore
+
+  async findUserByUsername(provider: string, username: string): Promise<UserRecord | undefined> {
+    const row = this.s.userByName.get(provider, username) as Row | undefined;
+    return row && toUser(row);
+  }
+
+  async getUser(provider: string, id: string): Promise<UserRecord | undefined> {
+    const row = this.s.userById.get(provider, id) as Row | undefined;
+    return row && toUser(row);
+  }
+
+  async upsertUser(
+    provider: string,
+    user: Omit<UserRecord, 'id'> & { id: string | undefined },
+  ): Promise<UserRecord> {
+    return this.db
+      .transaction(() => {
+        const existing = this.s.userByName.get(provider, user.username) as Row | undefined;
+        const claims = JSON.stringify(user.claims);
+        if (existing) {
+          const id = user.id ?? str(existing.id);
+          this.s.updateUser.run(id, user.passwordHash, claims, provider, user.username);
+          return { ...user, id };
+        }
+        const id = user.id ?? crypto.randomUUID();
+        this.s.insertUser.run(provider, id, user.username, user.passwordHash, claims);
+        return { ...user, id };
+      })
+      .immediate();
+  }
+
+  // SessionStore
+
+  async createSession(provider: string, s: SessionRecord): Promise<void> {
+    this.s.insertSession.run(provider, s.idHash, s.userId, s.authTime, s.expiresAt);
+  }
+
+  async getSession(provider: string, idHash: string): Promise<SessionRecord | undefined> {
+    const r = this.s.getSession.get(provider, idHash) as Row | undefined;
+    return r && { idHash: str(r.id_hash), userId: str(r.user_id), authTime: num(r.auth_time), expiresAt: num(r.expires_at) };
+  }
+
+  async deleteSession(provider: string, idHash: string): Promise<void> {
+    this.s.deleteSession.run(provider, idHash);
+  }
+
+  // InteractionStore
+
+  async createInteraction(provider: string, i: InteractionRecord): Promise<void> {
+    this.s.insertInteraction.run(
+      provider,
+      i.id,
+      i.bindingHash,
+      JSON.stringify(i.request),
+      i.sessionIdHash ?? null,
+      i.expiresAt,
+    );
+  }
+
+  async getInteraction(provider: string, id: string): Promise<InteractionRecord | undefined> {
+    const r = this.s.getInteraction.get(provider, id) as Row | undefined;
+    return (
+      r && {
+        id: str(r.id),
+        bindingHash: str(r.binding_hash),
+        request: JSON.parse(str(r.request)) as AuthorizationRequest,
+        sessionIdHash: optStr(r.session_id_hash),
+        expiresAt: num(r.expires_at),
+      }
+    );
+  }
+
+  async setInteractionSession(provider: string, id: string, sessionIdHash: string): Promise<void> {
+    this.s.setInteractionSession.run(sessionIdHash, provider, id);
+  }
+
+  async takeInteraction(provider: string, id: string): Promise<boolean> {
+    return this.s.deleteInteraction.run(provider, id).changes === 1;
+  }
+
+  // ConsentStore
+
+  async getConsent(provider: string, userId: string, clientId: string): Promise<string[] | undefined> {
+    const scope = this.s.getConsent.get(provider, userId, clientId) as string | undefined;
+    return scope === undefined ? undefined : splitScope(scope);
+  }
+
+  async putConsent(provider: string, userId: string, clientId: string, scope: string[]): Promise<void> {
+    this.s.putConsent.run(provider, userId, clientId, scope.join(' '), Math.floor(Date.now() / 1000));
+  }
+
+  // CodeStore
+
+  async insertCode(provider: string, c: AuthorizationCodeRecord): Promise<void> {
+    this.s.insertCode.run({
+      provider,
+      codeHash: c.codeHash,
+      grantId: c.grantId,
+      clientId: c.clientId,
+      userId: c.userId,
+      redirectUri: c.redirectUri,
+      scope: c.scope.join(' '),
+      nonce: c.nonce ?? null,
+      codeChallenge: c.codeChallenge ?? null,
+      authTime: c.authTime,
+      expiresAt: c.expiresAt,
+    });
+  }
+
+  async findCode(provider: string, codeHash: string): Promise<AuthorizationCodeRecord | undefined> {
+    const row = this.s.findCode.get(provider, codeHash) as Row | undefined;
+    return row && toCode(row);
+  }
+
+  async redeemCode(provider: string, codeHash: string, now: EpochSeconds, t: IssuedTokens): Promise<RedeemResult> {
+    return this.redeemTx(provider, codeHash, now, t);
+  }
+
+  // TokenStore
+
+  async findAccessToken(provider: string, tokenHash: string): Promise<AccessTokenRecord | undefined> {
+    const row = this.s.findAccess.get(provider, tokenHash) as Row | undefined;
+    return row && toAccessToken(row);
+  }
+
+  async findRefreshToken(provider: string, tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = this.s.findRefresh.get(provider, tokenHash) as Row | undefined;
+    return row && toRefreshToken(row);
+  }
+
+  async insertTokens(provider: string, tokens: IssuedTokens): Promise<void> {
+    this.insertTokensTx(provider, tokens);
+  }
+
+  async rotateRefreshToken(
+    provider: string,
+    tokenHash: string,
+    now: EpochSeconds,
+    tokens: IssuedTokens,
+  ): Promise<RotateResult> {
+    return this.rotateTx(provider, tokenHash, now, tokens);
+  }
+
+  async refreshInPlace(
+    provider: string,
+    tokenHash: string,
+    idleExpiresAt: EpochSeconds,
+    tokens: IssuedTokens,
+  ): Promise<boolean> {
+    return this.refreshInPlaceTx(provider, tokenHash, idleExpiresAt, tokens);
+  }
+
+  async revokeGrant(provider: string, grantId: string, now: EpochSeconds): Promise<void> {
+    this.revokeGrantTx(provider, grantId, now);
+  }
+}

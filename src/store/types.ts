@@ -1,0 +1,214 @@
+// The store interface: every record Gatehouse keeps, behind narrow async interfaces (SQLite now, PostgreSQL next).
+// Codes and tokens are kept only as SHA-256 hashes (RFC 6819 §5.1.4.1.3); every row belongs to one provider.
+
+import type { ClientConfig } from '../config/schema.js';
+
+/** Epoch seconds. Every time in the store is in these units. */
+export type EpochSeconds = number;
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: string;
+  /** Private JWK as JSON text. Only src/crypto/keys.ts parses it. */
+  privateJwk: string;
+  publicJwk: string;
+  createdAt: EpochSeconds;
+}
+
+export type ClientMetadata = Omit<ClientConfig, 'client_secret'>;
+
+export interface ClientRecord {
+  clientId: string;
+  /** HMAC-SHA256 of the secret under the provider's client-secret key, base64url; undefined for public clients. */
+  secretHash: string | undefined;
+  metadata: ClientMetadata;
+  /** Where the client came from; config clients are replaced at every start. */
+  source: 'config' | 'registration';
+}
+
+export interface UserRecord {
+  /** The `sub` claim. */
+  id: string;
+  username: string;
+  passwordHash: string;
+  claims: Record<string, unknown>;
+}
+
+export interface SessionRecord {
+  idHash: string;
+  userId: string;
+  authTime: EpochSeconds;
+  expiresAt: EpochSeconds;
+}
+
+/** An authorization request waiting for the user to log in or consent (OIDC Core §3.1.2.1 parameters, validated). */
+export interface AuthorizationRequest {
+  clientId: string;
+  redirectUri: string;
+  scope: string[];
+  state: string | undefined;
+  nonce: string | undefined;
+  codeChallenge: string | undefined;
+  prompt: string[];
+  maxAge: number | undefined;
+}
+
+export interface InteractionRecord {
+  id: string;
+  /** Hash of the browser-binding cookie that started it: a form from another browser is refused. */
+  bindingHash: string;
+  request: AuthorizationRequest;
+  /** Set once the user has logged in during this interaction. */
+  sessionIdHash: string | undefined;
+  expiresAt: EpochSeconds;
+}
+
+export interface AuthorizationCodeRecord {
+  codeHash: string;
+  /** Every token issued from this code carries it, so a replay can revoke them all (RFC 6749 §4.1.2). */
+  grantId: string;
+  clientId: string;
+  userId: string;
+  redirectUri: string;
+  scope: string[];
+  nonce: string | undefined;
+  codeChallenge: string | undefined;
+  authTime: EpochSeconds;
+  expiresAt: EpochSeconds;
+  consumedAt: EpochSeconds | undefined;
+}
+
+export interface AccessTokenRecord {
+  tokenHash: string;
+  grantId: string;
+  clientId: string;
+  userId: string;
+  scope: string[];
+  issuedAt: EpochSeconds;
+  expiresAt: EpochSeconds;
+  revokedAt: EpochSeconds | undefined;
+}
+
+export interface RefreshTokenRecord {
+  tokenHash: string;
+  grantId: string;
+  clientId: string;
+  userId: string;
+  scope: string[];
+  authTime: EpochSeconds;
+  issuedAt: EpochSeconds;
+  /** Absolute end of the family, fixed at the first sign-in. */
+  expiresAt: EpochSeconds;
+  /** Idle limit: the token is dead if not used before this. */
+  idleExpiresAt: EpochSeconds;
+  /** Set when rotation replaced it; presenting it again is reuse (RFC 9700 §4.14.2). */
+  consumedAt: EpochSeconds | undefined;
+  revokedAt: EpochSeconds | undefined;
+}
+
+/** Tokens issued together by one grant step, written in one transaction. */
+export interface IssuedTokens {
+  accessToken: AccessTokenRecord;
+  refreshToken: RefreshTokenRecord | undefined;
+}
+
+export type RedeemResult = 'redeemed' | 'replayed' | 'missing';
+export type RotateResult = 'rotated' | 'reused' | 'missing';
+
+export interface KeyStore {
+  /** Signing keys, oldest first. */
+  listSigningKeys(provider: string): Promise<SigningKeyRecord[]>;
+  insertSigningKey(provider: string, key: SigningKeyRecord): Promise<void>;
+  /**
+   * Returns the value stored under `name`, storing `candidate` first if there is none.
+   * Atomic, so processes starting together agree on one value.
+   */
+  getOrCreateSecret(provider: string, name: string, candidate: string): Promise<string>;
+}
+
+export interface ClientStore {
+  /** Makes the config-sourced clients exactly `clients` (inserting, updating and deleting), in one transaction. */
+  replaceConfigClients(provider: string, clients: ClientRecord[]): Promise<void>;
+  listClients(provider: string): Promise<ClientRecord[]>;
+}
+
+export interface UserStore {
+  findUserByUsername(provider: string, username: string): Promise<UserRecord | undefined>;
+  getUser(provider: string, id: string): Promise<UserRecord | undefined>;
+  /** Inserts or updates the user with this username; keeps its id when it exists and `id` is undefined. */
+  upsertUser(provider: string, user: Omit<UserRecord, 'id'> & { id: string | undefined }): Promise<UserRecord>;
+}
+
+export interface SessionStore {
+  createSession(provider: string, session: SessionRecord): Promise<void>;
+  getSession(provider: string, idHash: string): Promise<SessionRecord | undefined>;
+  deleteSession(provider: string, idHash: string): Promise<void>;
+}
+
+export interface InteractionStore {
+  createInteraction(provider: string, interaction: InteractionRecord): Promise<void>;
+  getInteraction(provider: string, id: string): Promise<InteractionRecord | undefined>;
+  setInteractionSession(provider: string, id: string, sessionIdHash: string): Promise<void>;
+  /** Deletes it and reports whether this call did, so one interaction completes once. */
+  takeInteraction(provider: string, id: string): Promise<boolean>;
+}
+
+export interface ConsentStore {
+  getConsent(provider: string, userId: string, clientId: string): Promise<string[] | undefined>;
+  putConsent(provider: string, userId: string, clientId: string, scope: string[]): Promise<void>;
+}
+
+export interface CodeStore {
+  insertCode(provider: string, code: AuthorizationCodeRecord): Promise<void>;
+  findCode(provider: string, codeHash: string): Promise<AuthorizationCodeRecord | undefined>;
+  /**
+   * Atomically marks the code consumed and stores the tokens issued from it. When another redemption
+   * already consumed it, revokes every token of its grant instead and answers 'replayed'.
+   */
+  redeemCode(provider: string, codeHash: string, now: EpochSeconds, tokens: IssuedTokens): Promise<RedeemResult>;
+}
+
+export interface TokenStore {
+  findAccessToken(provider: string, tokenHash: string): Promise<AccessTokenRecord | undefined>;
+  findRefreshToken(provider: string, tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  /** Stores tokens issued without consuming anything (refresh without rotation). */
+  insertTokens(provider: string, tokens: IssuedTokens): Promise<void>;
+  /**
+   * Atomically consumes the live refresh token and stores its successors. When it was already consumed,
+   * revokes the whole grant and answers 'reused' (RFC 9700 §4.14.2).
+   */
+  rotateRefreshToken(
+    provider: string,
+    tokenHash: string,
+    now: EpochSeconds,
+    tokens: IssuedTokens,
+  ): Promise<RotateResult>;
+  /**
+   * Refresh without rotation: extends the live token's idle limit and stores the new access token in one step.
+   * Answers false when the token is no longer live (consumed, revoked or gone).
+   */
+  refreshInPlace(
+    provider: string,
+    tokenHash: string,
+    idleExpiresAt: EpochSeconds,
+    tokens: IssuedTokens,
+  ): Promise<boolean>;
+  /** Revokes every code, access token and refresh token of a grant. */
+  revokeGrant(provider: string, grantId: string, now: EpochSeconds): Promise<void>;
+}
+
+export interface Store
+  extends KeyStore,
+    ClientStore,
+    UserStore,
+    SessionStore,
+    InteractionStore,
+    ConsentStore,
+    CodeStore,
+    TokenStore {
+  /** Answers when the database does (for /healthz). */
+  ping(): Promise<void>;
+  /** Removes rows that expired before `now`. */
+  deleteExpired(now: EpochSeconds): Promise<number>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,6 @@
+// URL helpers shared by configuration checks and redirect URI matching (RFC 8252 §7.3, §8.3).
+
+/** Loopback hosts as URL.hostname spells them. RFC 8252 §8.3 prefers the IP literals over `localhost`. */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === '127.0.0.1' || hostname === '[::1]' || hostname === 'localhost';
+}

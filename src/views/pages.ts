@@ -1,0 +1,67 @@
+// The login, consent and error pages (interface.md "Login and consent pages"): plain forms that work without JavaScript.
+import { escapeHtml, layout } from './html.js';
+
+export interface LoginPage {
+  clientName: string;
+  csrf: string;
+  username?: string;
+  error?: string;
+}
+
+export function loginPage(p: LoginPage): string {
+  const error = p.error ? `<p class="error" role="alert">${escapeHtml(p.error)}</p>` : '';
+  return layout(
+    'Sign in',
+    `<h1>Sign in</h1>
+<p class="muted">to continue to <strong>${escapeHtml(p.clientName)}</strong></p>
+${error}
+<form method="post">
+<input type="hidden" name="csrf" value="${escapeHtml(p.csrf)}">
+<label>Username
+<input name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required autofocus value="${escapeHtml(p.username ?? '')}">
+</label>
+<label>Password
+<input type="password" name="password" autocomplete="current-password" required>
+</label>
+<button type="submit">Sign in</button>
+</form>`,
+  );
+}
+
+const scopeText: Record<string, string> = {
+  openid: 'Know who you are (your user identifier)',
+  profile: 'Your profile: name, username, picture and similar',
+  email: 'Your email address',
+  address: 'Your postal address',
+  phone: 'Your phone number',
+  offline_access: 'Stay signed in: access your data while you are away',
+};
+
+export interface ConsentPage {
+  clientName: string;
+  csrf: string;
+  username: string;
+  scopes: string[];
+}
+
+export function consentPage(p: ConsentPage): string {
+  const items = p.scopes.map((s) => `<li>${escapeHtml(scopeText[s] ?? s)}</li>`).join('\n');
+  return layout(
+    'Allow access',
+    `<h1>Allow access?</h1>
+<p><strong>${escapeHtml(p.clientName)}</strong> asks to:</p>
+<ul>
+${items}
+</ul>
+<p class="muted">Signed in as ${escapeHtml(p.username)}</p>
+<form method="post">
+<input type="hidden" name="csrf" value="${escapeHtml(p.csrf)}">
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+</form>`,
+  );
+}
+
+export function errorPage(title: string, message: string): string {
+  return layout(title, `<h1>${escapeHtml(title)}</h1>\n<p>${escapeHtml(message)}</p>`);
+}
