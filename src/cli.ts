@@ -1,8 +1,8 @@
 // The `gatehouse` command: `serve` and `check` (interface.md "Commands").
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfigFile } from './config/load.js';
-import { startServer } from './server.js';
 import { demoBanner } from './demo.js';
+import { startServer } from './server.js';
 
 const usage = `usage: gatehouse serve --config FILE
        gatehouse check --config FILE`;
@@ -48,7 +48,11 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, demo: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        demo: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${usage}\n`);
@@ -63,7 +67,9 @@ export async function main(argv: string[]): Promise<number> {
   const config = readConfig(file);
   if (!config) return 1;
   if (command === 'check') {
-    process.stdout.write(`${file}: OK (${config.providers.length} provider(s), public URL ${config.publicUrl})\n`);
+    process.stdout.write(
+      `${file}: OK (${config.providers.length} provider(s), public URL ${config.publicUrl})\n`,
+    );
     return 0;
   }
   return serve(config, parsed.values.demo === true);

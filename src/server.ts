@@ -35,7 +35,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const providers: Provider[] = [];
     for (const settings of config.providers) {
       providers.push(
-        await createProvider(settings, { store, clock, secureCookies: config.secureCookies, publicUrl: config.publicUrl }),
+        await createProvider(settings, {
+          store,
+          clock,
+          secureCookies: config.secureCookies,
+          publicUrl: config.publicUrl,
+        }),
       );
     }
     const metrics = new Metrics();

@@ -22,7 +22,8 @@ export async function nextStep(provider: Provider, input: StepInput): Promise<Ne
   if (!input.loggedInNow) {
     if (request.prompt.includes('login')) return 'login';
     // OIDC Core §3.1.2.1: max_age bounds how long ago the user actively authenticated.
-    if (request.maxAge !== undefined && provider.clock.now() - session.record.authTime > request.maxAge) return 'login';
+    if (request.maxAge !== undefined && provider.clock.now() - session.record.authTime > request.maxAge)
+      return 'login';
   }
   if (request.prompt.includes('consent')) return 'consent';
   const granted = await provider.store.getConsent(provider.name, session.user.id, request.clientId);
@@ -30,13 +31,23 @@ export async function nextStep(provider: Provider, input: StepInput): Promise<Ne
 }
 
 /** Remembers consent for these scopes, adding to what the user allowed before. */
-export async function rememberConsent(provider: Provider, userId: string, request: AuthorizationRequest): Promise<void> {
+export async function rememberConsent(
+  provider: Provider,
+  userId: string,
+  request: AuthorizationRequest,
+): Promise<void> {
   const before = (await provider.store.getConsent(provider.name, userId, request.clientId)) ?? [];
-  await provider.store.putConsent(provider.name, userId, request.clientId, [...new Set([...before, ...request.scope])]);
+  await provider.store.putConsent(provider.name, userId, request.clientId, [
+    ...new Set([...before, ...request.scope]),
+  ]);
 }
 
 /** Issues the authorization code (stored as a hash) and returns the redirect that delivers it. */
-export async function issueCode(provider: Provider, request: AuthorizationRequest, session: ActiveSession): Promise<string> {
+export async function issueCode(
+  provider: Provider,
+  request: AuthorizationRequest,
+  session: ActiveSession,
+): Promise<string> {
   const code = randomToken();
   const now = provider.clock.now();
   await provider.store.insertCode(provider.name, {

@@ -1,7 +1,7 @@
 // Validates an authorization request (RFC 6749 §4.1.1, §3.1.2; OIDC Core §3.1.2.1-2; RFC 7636 §4.3; RFC 9700 §2.1).
 import { OAuthError } from '../errors/oauth-error.js';
-import type { FormParams } from '../http/form.js';
 import { s256ChallengeSyntax } from '../grants/pkce.js';
+import type { FormParams } from '../http/form.js';
 import { type Client, matchRedirectUri } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { AuthorizationRequest } from '../store/types.js';
@@ -31,19 +31,24 @@ function identifyClient(provider: Provider, params: FormParams): { client: Clien
   const redirectUri = params.present('redirect_uri');
   // OIDC Core §3.1.2.1: redirect_uri is REQUIRED; RFC 9700 §4.1.3: exact match.
   if (redirectUri === undefined) throw pageError('redirect_uri is missing');
-  if (!matchRedirectUri(client, redirectUri)) throw pageError('redirect_uri is not registered for this client');
+  if (!matchRedirectUri(client, redirectUri))
+    throw pageError('redirect_uri is not registered for this client');
   return { client, redirectUri };
 }
 
 export function validateAuthorizationRequest(provider: Provider, params: FormParams): ValidRequest {
   const { client, redirectUri } = identifyClient(provider, params);
   const state = params.present('state');
-  const target: RedirectTarget = { redirectUri, state: state && state.length <= maxLength.state ? state : undefined };
+  const target: RedirectTarget = {
+    redirectUri,
+    state: state && state.length <= maxLength.state ? state : undefined,
+  };
   const fail = (code: OAuthError['code'], description: string): never => {
     throw new AuthorizationRedirectError(target, new OAuthError(code, description));
   };
 
-  if (params.repeated.size > 0) fail('invalid_request', `Repeated parameter: ${[...params.repeated].join(', ')}`);
+  if (params.repeated.size > 0)
+    fail('invalid_request', `Repeated parameter: ${[...params.repeated].join(', ')}`);
   if (state !== undefined && state.length > maxLength.state) fail('invalid_request', 'state is too long');
   if (params.has('request')) fail('request_not_supported', 'Request objects are not supported');
   if (params.has('request_uri')) fail('request_uri_not_supported', 'request_uri is not supported');
@@ -68,7 +73,8 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
 
   const challenge = params.present('code_challenge');
   const method = params.present('code_challenge_method');
-  if (method !== undefined && method !== 'S256') fail('invalid_request', 'code_challenge_method must be S256');
+  if (method !== undefined && method !== 'S256')
+    fail('invalid_request', 'code_challenge_method must be S256');
   if (challenge === undefined) {
     if (method !== undefined) fail('invalid_request', 'code_challenge_method without code_challenge');
     // RFC 9700 §2.1.1: PKCE is required for public clients (and for all, when configured).
@@ -77,7 +83,8 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
   } else {
     // RFC 7636 §4.3: without a method the default is plain, which we do not accept.
     if (method === undefined) fail('invalid_request', 'code_challenge_method=S256 is required');
-    if (!s256ChallengeSyntax.test(challenge)) fail('invalid_request', 'code_challenge is not a valid S256 challenge');
+    if (!s256ChallengeSyntax.test(challenge))
+      fail('invalid_request', 'code_challenge is not a valid S256 challenge');
   }
 
   const nonce = params.present('nonce');

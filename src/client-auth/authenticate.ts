@@ -26,7 +26,11 @@ function presentedCredentials(input: AuthInput): PresentedCredentials {
   const credentials = found[0] ?? noneAuth.extract(input);
   if (credentials === undefined) throw clientAuthFailed('none', 'no client authentication');
   const bodyClientId = input.form.get('client_id');
-  if (credentials.method === 'client_secret_basic' && bodyClientId !== undefined && bodyClientId !== credentials.clientId)
+  if (
+    credentials.method === 'client_secret_basic' &&
+    bodyClientId !== undefined &&
+    bodyClientId !== credentials.clientId
+  )
     throw invalidRequest('client_id does not match the authenticated client');
   return credentials;
 }

@@ -1,6 +1,7 @@
 // client_secret_post: client_id and client_secret in the form body (RFC 6749 §2.3.1).
-import type { ClientAuthenticator } from './types.js';
+
 import { verifyClientSecret } from './secret.js';
+import type { ClientAuthenticator } from './types.js';
 
 const method = 'client_secret_post';
 

@@ -14,7 +14,9 @@ export interface ConfigProblem {
 export class ConfigError extends Error {
   readonly problems: ConfigProblem[];
   constructor(problems: ConfigProblem[]) {
-    super(`invalid configuration:\n${problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n')}`);
+    super(
+      `invalid configuration:\n${problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -43,7 +45,12 @@ export function formatPath(path: readonly PropertyKey[]): string {
 }
 
 /** Replaces `${NAME}` in every string with the environment variable; `$${` escapes a literal `${`. */
-function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], problems: ConfigProblem[]): unknown {
+function interpolate(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+  path: PropertyKey[],
+  problems: ConfigProblem[],
+): unknown {
   if (typeof value === 'string') {
     return value.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (match, name: string) => {
       if (match.startsWith('$$')) return match.slice(1);
@@ -65,13 +72,13 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[]
 }
 
 function zodProblems(error: z.ZodError): ConfigProblem[] {
-  return error.issues.map((issue) => {
+  return error.issues.flatMap((issue) => {
     const path = formatPath(issue.path);
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((k) => ({ path: path ? `${path}.${k}` : k, message: 'unknown key' }));
     }
     return [{ path, message: issue.message }];
-  }).flat();
+  });
 }
 
 function checkRedirectUri(uri: string, client: ClientConfig): string | undefined {
@@ -89,7 +96,8 @@ function checkRedirectUri(uri: string, client: ClientConfig): string | undefined
       : `${uri} uses http on a non-loopback host; use https (RFC 9700 §2.6)`;
   }
   // RFC 8252 §7.1: private-use schemes in reverse-domain form, for native apps only.
-  if (client.application_type === 'native' && /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol)) return undefined;
+  if (client.application_type === 'native' && /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol))
+    return undefined;
   return `${uri} has a scheme that is not allowed (${url.protocol})`;
 }
 
@@ -100,8 +108,14 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
   if (config.server.publicUrl !== undefined) {
     try {
       const u = new URL(config.server.publicUrl);
-      if (u.protocol !== 'http:' && u.protocol !== 'https:') add(['server', 'publicUrl'], 'must be an http(s) URL');
-      if (u.search || u.hash || config.server.publicUrl.includes('?') || config.server.publicUrl.includes('#'))
+      if (u.protocol !== 'http:' && u.protocol !== 'https:')
+        add(['server', 'publicUrl'], 'must be an http(s) URL');
+      if (
+        u.search ||
+        u.hash ||
+        config.server.publicUrl.includes('?') ||
+        config.server.publicUrl.includes('#')
+      )
         add(['server', 'publicUrl'], 'must not have a query or fragment (OIDC Discovery §3)');
     } catch {
       add(['server', 'publicUrl'], 'must be an absolute URL');
@@ -122,11 +136,15 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
       if (c.token_endpoint_auth_method !== 'none' && c.client_secret === undefined)
         add(at('client_secret'), `required for token_endpoint_auth_method ${c.token_endpoint_auth_method}`);
       if (c.grant_types.includes('authorization_code')) {
-        if (c.redirect_uris.length === 0) add(at('redirect_uris'), 'required for the authorization_code grant');
+        if (c.redirect_uris.length === 0)
+          add(at('redirect_uris'), 'required for the authorization_code grant');
         if (!c.response_types.includes('code')) add(at('response_types'), 'must include code');
       }
       if (c.grant_types.includes('refresh_token') && !c.grant_types.includes('authorization_code'))
-        add(at('grant_types'), 'refresh_token needs authorization_code (refresh tokens come from the code flow)');
+        add(
+          at('grant_types'),
+          'refresh_token needs authorization_code (refresh tokens come from the code flow)',
+        );
       c.redirect_uris.forEach((uri, ui) => {
         const problem = checkRedirectUri(uri, c);
         if (problem) add(at('redirect_uris', ui), problem);
@@ -139,7 +157,8 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
       usernames.add(u.username);
       if ((u.password === undefined) === (u.password_hash === undefined))
         add(at('password'), 'give exactly one of password and password_hash');
-      if ('sub' in u.claims) add(at('claims', 'sub'), 'set the subject with the user key `sub`, not as a claim');
+      if ('sub' in u.claims)
+        add(at('claims', 'sub'), 'set the subject with the user key `sub`, not as a claim');
     });
   });
   return problems;

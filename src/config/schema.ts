@@ -77,9 +77,7 @@ export const lifetimesSchema = z
   });
 
 export const providerSchema = z.strictObject({
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '-' and '_' (at most 64)"),
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '-' and '_' (at most 64)"),
   clients: z.array(clientSchema).default([]),
   users: z.array(userSchema).default([]),
   /** Algorithm of the ID token signing key generated on first start. */

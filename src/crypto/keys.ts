@@ -76,7 +76,12 @@ export class SigningKeys {
     const record = records.filter((r) => r.alg === alg).at(-1);
     if (!record) throw new Error(`no ${alg} signing key for provider ${provider}`);
     const privateKey = (await importJWK(JSON.parse(record.privateJwk) as JWK, alg)) as CryptoKey;
-    const active: LoadedKey = { kid: record.kid, alg, privateKey, publicJwk: JSON.parse(record.publicJwk) as JWK };
+    const active: LoadedKey = {
+      kid: record.kid,
+      alg,
+      privateKey,
+      publicJwk: JSON.parse(record.publicJwk) as JWK,
+    };
     const published = { keys: records.map((r) => JSON.parse(r.publicJwk) as JWK).reverse() };
     return new SigningKeys(active, published);
   }

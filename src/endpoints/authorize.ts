@@ -22,7 +22,11 @@ function requestParams(request: FastifyRequest): FormParams {
   return parseQuery(request.url);
 }
 
-async function authorize(provider: Provider, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function authorize(
+  provider: Provider,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
   const { request: authz } = validateAuthorizationRequest(provider, requestParams(request));
   const session = await currentSession(provider, request);
   const step = await nextStep(provider, { request: authz, session, loggedInNow: false });
@@ -32,7 +36,10 @@ async function authorize(provider: Provider, request: FastifyRequest, reply: Fas
   // OIDC Core §3.1.2.6: prompt=none must not show any page.
   if (authz.prompt.includes('none')) {
     const code = step === 'login' ? 'login_required' : 'consent_required';
-    const error = new OAuthError(code, step === 'login' ? 'The user is not logged in' : 'The user has not consented');
+    const error = new OAuthError(
+      code,
+      step === 'login' ? 'The user is not logged in' : 'The user has not consented',
+    );
     return reply.redirect(errorRedirect(provider, target, error), 303);
   }
 

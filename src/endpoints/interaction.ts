@@ -22,12 +22,19 @@ interface Pending {
 }
 
 const expired = () =>
-  new OAuthError('invalid_request', 'This sign-in request has expired or was already used. Return to the application and start again.');
+  new OAuthError(
+    'invalid_request',
+    'This sign-in request has expired or was already used. Return to the application and start again.',
+  );
 const forbidden = (detail: string) =>
-  new OAuthError('access_denied', 'The form could not be accepted. Return to the application and start again.', {
-    status: 403,
-    detail,
-  });
+  new OAuthError(
+    'access_denied',
+    'The form could not be accepted. Return to the application and start again.',
+    {
+      status: 403,
+      detail,
+    },
+  );
 
 async function loadPending(provider: Provider, request: FastifyRequest): Promise<Pending> {
   const { uid } = request.params as { uid: string };
@@ -53,9 +60,15 @@ function sendPage(reply: FastifyReply, status: number, html: string): FastifyRep
 async function show(provider: Provider, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const p = await loadPending(provider, request);
   const { request: authz } = p.interaction;
-  const step = p.session ? await nextStep(provider, { request: authz, session: p.session, loggedInNow: true }) : 'login';
+  const step = p.session
+    ? await nextStep(provider, { request: authz, session: p.session, loggedInNow: true })
+    : 'login';
   if (step === 'login' || !p.session)
-    return sendPage(reply, 200, loginPage({ clientName: clientName(provider, authz.clientId), csrf: p.csrf }));
+    return sendPage(
+      reply,
+      200,
+      loginPage({ clientName: clientName(provider, authz.clientId), csrf: p.csrf }),
+    );
   if (step === 'consent') {
     return sendPage(
       reply,
@@ -87,7 +100,13 @@ function checkFormOrigin(provider: Provider, request: FastifyRequest, p: Pending
   if (csrf === undefined || !constantTimeEqual(csrf, p.csrf)) throw forbidden('missing or wrong CSRF token');
 }
 
-async function login(provider: Provider, request: FastifyRequest, reply: FastifyReply, p: Pending, form: FormParams) {
+async function login(
+  provider: Provider,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  p: Pending,
+  form: FormParams,
+) {
   const username = form.get('username') ?? '';
   const password = form.get('password') ?? '';
   const user = username === '' ? undefined : await provider.store.findUserByUsername(provider.name, username);
@@ -119,11 +138,19 @@ async function decide(provider: Provider, reply: FastifyReply, p: Pending, decis
   if (decision !== 'deny') throw new OAuthError('invalid_request', 'Unknown decision');
   if (!(await provider.store.takeInteraction(provider.name, p.interaction.id))) throw expired();
   const error = new OAuthError('access_denied', 'The user denied the request');
-  return reply.redirect(errorRedirect(provider, { redirectUri: authz.redirectUri, state: authz.state }, error), 303);
+  return reply.redirect(
+    errorRedirect(provider, { redirectUri: authz.redirectUri, state: authz.state }, error),
+    303,
+  );
 }
 
-async function submit(provider: Provider, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  if (!(request.body instanceof FormParams)) throw new OAuthError('invalid_request', 'Expected a form submission');
+async function submit(
+  provider: Provider,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  if (!(request.body instanceof FormParams))
+    throw new OAuthError('invalid_request', 'Expected a form submission');
   const form = request.body;
   if (form.repeated.size > 0) throw new OAuthError('invalid_request', 'Repeated form fields');
   const p = await loadPending(provider, request);

@@ -1,11 +1,16 @@
 // 405 for the methods an endpoint does not serve (RFC 9110 §15.5.6), in the endpoint's own error shape.
 import type { FastifyInstance, HTTPMethods } from 'fastify';
-import type { RouteKind } from '../http/app.js';
 import { OAuthError } from '../errors/oauth-error.js';
+import type { RouteKind } from '../http/app.js';
 
 const all: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
-export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTTPMethods[], kind: RouteKind): void {
+export function methodNotAllowed(
+  app: FastifyInstance,
+  url: string,
+  allowed: HTTPMethods[],
+  kind: RouteKind,
+): void {
   const served = new Set<HTTPMethods>(allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed);
   const method = all.filter((m) => !served.has(m));
   const allow = [...served].join(', ');
@@ -14,7 +19,9 @@ export function methodNotAllowed(app: FastifyInstance, url: string, allowed: HTT
     url,
     config: { kind },
     handler: async () => {
-      throw new OAuthError('method_not_allowed', `Use ${allowed.join(' or ')}`, { headers: { Allow: allow } });
+      throw new OAuthError('method_not_allowed', `Use ${allowed.join(' or ')}`, {
+        headers: { Allow: allow },
+      });
     },
   });
 }

@@ -11,7 +11,12 @@ import { registerOperations } from './operations.js';
 import { registerToken } from './token.js';
 import { registerUserinfo } from './userinfo.js';
 
-export function registerRoutes(app: FastifyInstance, providers: Provider[], store: Store, metrics: Metrics): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  providers: Provider[],
+  store: Store,
+  metrics: Metrics,
+): void {
   registerOperations(app, store, metrics);
   for (const provider of providers) {
     registerDiscovery(app, provider);

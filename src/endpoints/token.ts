@@ -2,11 +2,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authenticateClient } from '../client-auth/authenticate.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors/oauth-error.js';
+import { grants } from '../grants/registry.js';
+import type { Grant } from '../grants/types.js';
 import { FormParams } from '../http/form.js';
 import type { Metrics } from '../http/metrics.js';
 import { rejectQueryParameters, requireForm } from '../http/oauth-request.js';
-import { grants } from '../grants/registry.js';
-import type { Grant } from '../grants/types.js';
 import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import { methodNotAllowed } from './method-not-allowed.js';
@@ -17,7 +17,8 @@ function selectGrant(form: FormParams, client: Client): Grant {
   const grant = grants.get(grantType);
   if (!grant) throw unsupportedGrantType(`Unsupported grant_type: ${grantType.slice(0, 64)}`);
   // RFC 6749 §5.2 unauthorized_client: not registered for this grant type.
-  if (!client.grantTypes.has(grant.grantType)) throw unauthorizedClient(`Client may not use ${grant.grantType}`);
+  if (!client.grantTypes.has(grant.grantType))
+    throw unauthorizedClient(`Client may not use ${grant.grantType}`);
   return grant;
 }
 

@@ -10,13 +10,20 @@ import { methodNotAllowed } from './method-not-allowed.js';
 /** RFC 6750 §2.1 b64token. */
 const b64token = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-function challenge(provider: Provider, error?: { code: string; description: string }): Record<string, string> {
+function challenge(
+  provider: Provider,
+  error?: { code: string; description: string },
+): Record<string, string> {
   const parts = [`realm="${provider.issuer}"`];
   if (error) parts.push(`error="${error.code}"`, `error_description="${error.description}"`);
   return { 'WWW-Authenticate': `Bearer ${parts.join(', ')}` };
 }
 
-function bearerError(provider: Provider, code: 'invalid_request' | 'invalid_token' | 'insufficient_scope', description: string) {
+function bearerError(
+  provider: Provider,
+  code: 'invalid_request' | 'invalid_token' | 'insufficient_scope',
+  description: string,
+) {
   const status = code === 'invalid_request' ? 400 : code === 'invalid_token' ? 401 : 403;
   return new OAuthError(code, description, { status, headers: challenge(provider, { code, description }) });
 }
@@ -45,7 +52,8 @@ function presentedToken(provider: Provider, request: FastifyRequest): string {
 
 async function userinfo(provider: Provider, request: FastifyRequest, reply: FastifyReply) {
   const value = presentedToken(provider, request);
-  const invalid = () => bearerError(provider, 'invalid_token', 'The access token is invalid, expired or revoked');
+  const invalid = () =>
+    bearerError(provider, 'invalid_token', 'The access token is invalid, expired or revoked');
   if (!b64token.test(value) || value.length > 4096) throw invalid();
   // Only access tokens are in this table: an ID token or refresh token never matches.
   const token = await provider.store.findAccessToken(provider.name, sha256(value));

@@ -5,7 +5,8 @@ import type { RefreshTokenRecord } from '../store/types.js';
 import { buildTokenSet } from './token-set.js';
 import type { Grant, GrantContext, TokenResponse } from './types.js';
 
-const invalid = (detail: string) => invalidGrant('The refresh token is invalid, expired or revoked', { detail });
+const invalid = (detail: string) =>
+  invalidGrant('The refresh token is invalid, expired or revoked', { detail });
 
 async function validateRefreshToken(ctx: GrantContext): Promise<RefreshTokenRecord> {
   const { provider, client, params, now } = ctx;
@@ -54,7 +55,12 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
     refreshScope: token.scope,
   });
   if (rotate) {
-    const result = await provider.store.rotateRefreshToken(provider.name, token.tokenHash, now, tokens.stored);
+    const result = await provider.store.rotateRefreshToken(
+      provider.name,
+      token.tokenHash,
+      now,
+      tokens.stored,
+    );
     if (result !== 'rotated') throw invalid(`rotation lost: ${result}`);
   } else {
     const idle = Math.min(now + provider.settings.lifetimes.refreshTokenIdle, token.expiresAt);

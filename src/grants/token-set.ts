@@ -30,7 +30,12 @@ export function buildTokenSet(provider: Provider, req: TokenSetRequest): TokenSe
       ? undefined
       : mintRefreshToken(
           { ...req.subject, scope: req.refreshScope ?? req.subject.scope },
-          { now: req.now, authTime: req.authTime, expiresAt: req.refreshExpiresAt, idleTtl: lifetimes.refreshTokenIdle },
+          {
+            now: req.now,
+            authTime: req.authTime,
+            expiresAt: req.refreshExpiresAt,
+            idleTtl: lifetimes.refreshTokenIdle,
+          },
         );
   return {
     stored: { accessToken: access.record, refreshToken: refresh?.record },

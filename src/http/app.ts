@@ -6,7 +6,7 @@ import type { OAuthError } from '../errors/oauth-error.js';
 import type { Provider } from '../provider/provider.js';
 import type { Store } from '../store/types.js';
 import { pageCsp } from '../views/html.js';
-import { toOAuthError, sendJsonError, sendPageError } from './errors.js';
+import { sendJsonError, sendPageError, toOAuthError } from './errors.js';
 import { decodeUtf8, FormSyntaxError, parseForm } from './form.js';
 import type { Metrics } from './metrics.js';
 
@@ -95,7 +95,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   app.setNotFoundHandler((request, reply) => {
     reply.header('Cache-Control', 'no-store');
-    reply.code(404).type('application/json').send({ error: 'not_found', error_description: 'No such endpoint' });
+    reply
+      .code(404)
+      .type('application/json')
+      .send({ error: 'not_found', error_description: 'No such endpoint' });
     request.oauthError = undefined;
   });
 

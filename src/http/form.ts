@@ -53,7 +53,8 @@ export function parseForm(text: string): FormParams {
     const value = decodeComponent(eq === -1 ? '' : pair.slice(eq + 1));
     // NUL and other C0 controls have no place in any OAuth parameter and break stores and logs alike.
     // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-    if (/[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/.test(name + value)) throw new FormSyntaxError('control characters');
+    if (/[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/.test(name + value))
+      throw new FormSyntaxError('control characters');
     if (values.has(name)) repeated.add(name);
     else values.set(name, value);
   }

@@ -59,7 +59,8 @@ async function syncUsers(settings: ProviderSettings, store: Store): Promise<void
 export async function createProvider(settings: ProviderSettings, deps: ProviderDeps): Promise<Provider> {
   const { store } = deps;
   const secretKey =
-    settings.clientSecretHashKey ?? (await store.getOrCreateSecret(settings.name, 'client-secret-hmac', randomToken()));
+    settings.clientSecretHashKey ??
+    (await store.getOrCreateSecret(settings.name, 'client-secret-hmac', randomToken()));
   const cookieKey = await store.getOrCreateSecret(settings.name, 'cookie-hmac', randomToken());
   const hashClientSecret = (secret: string) => hmacSha256(secretKey, secret);
 

@@ -15,7 +15,11 @@ function signature(provider: Provider, kind: CookieKind, value: string): string 
   return provider.mac(`cookie:${kind}:${value}`);
 }
 
-export function readCookie(provider: Provider, request: FastifyRequest, kind: CookieKind): string | undefined {
+export function readCookie(
+  provider: Provider,
+  request: FastifyRequest,
+  kind: CookieKind,
+): string | undefined {
   const raw = request.cookies[cookieName(provider, kind)];
   if (raw === undefined) return undefined;
   const dot = raw.lastIndexOf('.');

@@ -11,7 +11,10 @@ export interface ActiveSession {
   user: UserRecord;
 }
 
-export async function currentSession(provider: Provider, request: FastifyRequest): Promise<ActiveSession | undefined> {
+export async function currentSession(
+  provider: Provider,
+  request: FastifyRequest,
+): Promise<ActiveSession | undefined> {
   const id = readCookie(provider, request, 'sid');
   if (id === undefined) return undefined;
   const record = await provider.store.getSession(provider.name, sha256(id));

@@ -136,7 +136,10 @@ export interface UserStore {
   findUserByUsername(provider: string, username: string): Promise<UserRecord | undefined>;
   getUser(provider: string, id: string): Promise<UserRecord | undefined>;
   /** Inserts or updates the user with this username; keeps its id when it exists and `id` is undefined. */
-  upsertUser(provider: string, user: Omit<UserRecord, 'id'> & { id: string | undefined }): Promise<UserRecord>;
+  upsertUser(
+    provider: string,
+    user: Omit<UserRecord, 'id'> & { id: string | undefined },
+  ): Promise<UserRecord>;
 }
 
 export interface SessionStore {
@@ -165,7 +168,12 @@ export interface CodeStore {
    * Atomically marks the code consumed and stores the tokens issued from it. When another redemption
    * already consumed it, revokes every token of its grant instead and answers 'replayed'.
    */
-  redeemCode(provider: string, codeHash: string, now: EpochSeconds, tokens: IssuedTokens): Promise<RedeemResult>;
+  redeemCode(
+    provider: string,
+    codeHash: string,
+    now: EpochSeconds,
+    tokens: IssuedTokens,
+  ): Promise<RedeemResult>;
 }
 
 export interface TokenStore {

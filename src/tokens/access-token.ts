@@ -20,7 +20,13 @@ export function mintAccessToken(subject: TokenSubject, now: number, ttl: number)
   const value = randomToken();
   return {
     value,
-    record: { ...subject, tokenHash: sha256(value), issuedAt: now, expiresAt: now + ttl, revokedAt: undefined },
+    record: {
+      ...subject,
+      tokenHash: sha256(value),
+      issuedAt: now,
+      expiresAt: now + ttl,
+      revokedAt: undefined,
+    },
   };
 }
 

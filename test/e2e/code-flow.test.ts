@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
-import { alice, demoClient, postClient, publicClient, startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  alice,
+  demoClient,
+  postClient,
+  publicClient,
+  startTestServer,
+  type TestServer,
+} from '../helpers/server.js';
 import { signIn, UserAgent } from '../helpers/user-agent.js';
 
 let t: TestServer;
@@ -19,7 +26,11 @@ async function rp(clientId: string, secret?: string, auth?: oidc.ClientAuth) {
 
 describe('authorization code flow with openid-client', () => {
   test('confidential client with client_secret_basic: code, tokens, ID token, UserInfo, refresh', async () => {
-    const config = await rp(demoClient.client_id, demoClient.client_secret, oidc.ClientSecretBasic(demoClient.client_secret));
+    const config = await rp(
+      demoClient.client_id,
+      demoClient.client_secret,
+      oidc.ClientSecretBasic(demoClient.client_secret),
+    );
     const verifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -80,10 +91,18 @@ describe('authorization code flow with openid-client', () => {
   test('a second sign-in with remembered consent goes straight back to the client', async () => {
     const config = await rp(demoClient.client_id, demoClient.client_secret);
     const ua = new UserAgent();
-    const first = oidc.buildAuthorizationUrl(config, { redirect_uri: 'https://rp.example/cb', scope: 'openid email', state: 's1' });
+    const first = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: 'https://rp.example/cb',
+      scope: 'openid email',
+      state: 's1',
+    });
     const cb1 = await signIn(ua, first.href);
     assert.ok(cb1.searchParams.get('code'));
-    const second = oidc.buildAuthorizationUrl(config, { redirect_uri: 'https://rp.example/cb', scope: 'openid email', state: 's2' });
+    const second = oidc.buildAuthorizationUrl(config, {
+      redirect_uri: 'https://rp.example/cb',
+      scope: 'openid email',
+      state: 's2',
+    });
     const res = await ua.get(second.href);
     assert.equal(res.status, 303);
     const location = new URL(res.headers.get('location') as string);
@@ -114,7 +133,10 @@ describe('authorization code flow with openid-client', () => {
       state: 'st',
     });
     const cb = await signIn(new UserAgent(), url.href);
-    const tokens = await oidc.authorizationCodeGrant(spa, cb, { pkceCodeVerifier: verifier, expectedState: 'st' });
+    const tokens = await oidc.authorizationCodeGrant(spa, cb, {
+      pkceCodeVerifier: verifier,
+      expectedState: 'st',
+    });
     assert.ok(tokens.id_token && tokens.refresh_token);
     const claims = tokens.claims();
     assert.equal(claims?.aud, 'spa');
@@ -123,11 +145,22 @@ describe('authorization code flow with openid-client', () => {
     assert.ok(refreshed.refresh_token);
     assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
 
-    const poster = await rp(postClient.client_id, postClient.client_secret, oidc.ClientSecretPost(postClient.client_secret));
-    const url2 = oidc.buildAuthorizationUrl(poster, { redirect_uri: 'https://poster.example/cb', scope: 'openid email', state: 'p' });
+    const poster = await rp(
+      postClient.client_id,
+      postClient.client_secret,
+      oidc.ClientSecretPost(postClient.client_secret),
+    );
+    const url2 = oidc.buildAuthorizationUrl(poster, {
+      redirect_uri: 'https://poster.example/cb',
+      scope: 'openid email',
+      state: 'p',
+    });
     const cb2 = await signIn(new UserAgent(), url2.href);
     const t2 = await oidc.authorizationCodeGrant(poster, cb2, { expectedState: 'p' });
-    assert.equal(decodeProtectedHeader(t2.id_token as string).kid, (await (await fetch(`${t.issuer}/jwk`)).json()).keys[0].kid);
+    assert.equal(
+      decodeProtectedHeader(t2.id_token as string).kid,
+      ((await (await fetch(`${t.issuer}/jwk`)).json()) as { keys: { kid: string }[] }).keys[0]?.kid,
+    );
     assert.equal(t2.refresh_token, undefined, 'no refresh_token grant for this client');
   });
 });

@@ -14,7 +14,8 @@ export function hiddenInputs(html: string): Record<string, string> {
   for (const m of html.matchAll(/<input[^>]*type="hidden"[^>]*>/g)) {
     const name = /name="([^"]*)"/.exec(m[0])?.[1];
     const value = /value="([^"]*)"/.exec(m[0])?.[1];
-    if (name !== undefined) out[name] = (value ?? '').replace(/&#(\d+);/g, (_s, c: string) => String.fromCharCode(Number(c)));
+    if (name !== undefined)
+      out[name] = (value ?? '').replace(/&#(\d+);/g, (_s, c: string) => String.fromCharCode(Number(c)));
   }
   return out;
 }
@@ -29,7 +30,9 @@ export class UserAgent {
       const eq = pair.indexOf('=');
       const name = pair.slice(0, eq).trim();
       const value = pair.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a));
+      const expired = attrs.some(
+        (a) => /^\s*max-age=0\s*$/i.test(a) || /^\s*expires=Thu, 01 Jan 1970/i.test(a),
+      );
       if (expired || value === '') this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
@@ -88,7 +91,11 @@ export interface SignInOptions {
  * Runs the browser side of an authorization request: login (if shown) and consent (if shown), returning the
  * URL the provider finally redirects to (the client's redirect URI with code or error).
  */
-export async function signIn(ua: UserAgent, authorizationUrl: string, options: SignInOptions = {}): Promise<URL> {
+export async function signIn(
+  ua: UserAgent,
+  authorizationUrl: string,
+  options: SignInOptions = {},
+): Promise<URL> {
   const origin = new URL(authorizationUrl).origin;
   let page = await ua.follow(authorizationUrl, origin);
   for (let i = 0; i < 4; i++) {
@@ -98,7 +105,8 @@ export async function signIn(ua: UserAgent, authorizationUrl: string, options: S
       page = await ua.follow(location.href, origin);
       continue;
     }
-    if (page.status !== 200 && page.status !== 401) throw new Error(`unexpected ${page.status}: ${page.body.slice(0, 300)}`);
+    if (page.status !== 200 && page.status !== 401)
+      throw new Error(`unexpected ${page.status}: ${page.body.slice(0, 300)}`);
     if (page.body.includes('name="password"')) {
       page = await ua.submit(page, {
         username: options.username ?? 'alice',

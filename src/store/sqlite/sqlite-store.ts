@@ -24,8 +24,10 @@ import { migrations } from './migrations.js';
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => v as string;
 const num = (v: unknown): number => v as number;
-const optStr = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : (v as string));
-const optNum = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : (v as number));
+const optStr = (v: unknown): string | undefined =>
+  v === null || v === undefined ? undefined : (v as string);
+const optNum = (v: unknown): number | undefined =>
+  v === null || v === undefined ? undefined : (v as number);
 const splitScope = (v: unknown): string[] => (v === '' ? [] : (v as string).split(' '));
 
 function toCode(r: Row): AuthorizationCodeRecord {
@@ -91,9 +93,19 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s;
   private readonly insertTokensTx: (provider: string, tokens: IssuedTokens) => void;
-  private readonly redeemTx: (provider: string, codeHash: string, now: number, t: IssuedTokens) => RedeemResult;
+  private readonly redeemTx: (
+    provider: string,
+    codeHash: string,
+    now: number,
+    t: IssuedTokens,
+  ) => RedeemResult;
   private readonly rotateTx: (provider: string, hash: string, now: number, t: IssuedTokens) => RotateResult;
-  private readonly refreshInPlaceTx: (provider: string, hash: string, idle: number, t: IssuedTokens) => boolean;
+  private readonly refreshInPlaceTx: (
+    provider: string,
+    hash: string,
+    idle: number,
+    t: IssuedTokens,
+  ) => boolean;
   private readonly revokeGrantTx: (provider: string, grantId: string, now: number) => void;
 
   constructor(options: SqliteStoreOptions) {
@@ -120,7 +132,9 @@ export class SqliteStore implements Store {
          ON CONFLICT (provider, client_id) DO UPDATE SET
            secret_hash = excluded.secret_hash, metadata = excluded.metadata, source = excluded.source`,
       ),
-      deleteConfigClient: db.prepare("DELETE FROM clients WHERE provider = ? AND client_id = ? AND source = 'config'"),
+      deleteConfigClient: db.prepare(
+        "DELETE FROM clients WHERE provider = ? AND client_id = ? AND source = 'config'",
+      ),
       userByName: db.prepare('SELECT * FROM users WHERE provider = ? AND username = ?'),
       userById: db.prepare('SELECT * FROM users WHERE provider = ? AND id = ?'),
       insertUser: db.prepare(
@@ -139,9 +153,13 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       getInteraction: db.prepare('SELECT * FROM interactions WHERE provider = ? AND id = ?'),
-      setInteractionSession: db.prepare('UPDATE interactions SET session_id_hash = ? WHERE provider = ? AND id = ?'),
+      setInteractionSession: db.prepare(
+        'UPDATE interactions SET session_id_hash = ? WHERE provider = ? AND id = ?',
+      ),
       deleteInteraction: db.prepare('DELETE FROM interactions WHERE provider = ? AND id = ?'),
-      getConsent: db.prepare('SELECT scope FROM consents WHERE provider = ? AND user_id = ? AND client_id = ?').pluck(),
+      getConsent: db
+        .prepare('SELECT scope FROM consents WHERE provider = ? AND user_id = ? AND client_id = ?')
+        .pluck(),
       putConsent: db.prepare(
         `INSERT INTO consents (provider, user_id, client_id, scope, updated_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (provider, user_id, client_id) DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at`,
@@ -188,7 +206,8 @@ export class SqliteStore implements Store {
     const s = this.s;
     this.insertTokensTx = db.transaction((provider: string, t: IssuedTokens) => {
       s.insertAccess.run({ provider, ...t.accessToken, scope: t.accessToken.scope.join(' ') });
-      if (t.refreshToken) s.insertRefresh.run({ provider, ...t.refreshToken, scope: t.refreshToken.scope.join(' ') });
+      if (t.refreshToken)
+        s.insertRefresh.run({ provider, ...t.refreshToken, scope: t.refreshToken.scope.join(' ') });
     });
     this.revokeGrantTx = db.transaction((provider: string, grantId: string, now: number) => {
       s.revokeAccessByGrant.run(now, provider, grantId);
@@ -228,10 +247,12 @@ export class SqliteStore implements Store {
   private migrate(): void {
     const current = this.db.pragma('user_version', { simple: true }) as number;
     for (let v = current; v < migrations.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(migrations[v] as string);
-        this.db.pragma(`user_version = ${v + 1}`);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(migrations[v] as string);
+          this.db.pragma(`user_version = ${v + 1}`);
+        })
+        .immediate();
     }
   }
 
@@ -284,7 +305,13 @@ export class SqliteStore implements Store {
             this.s.deleteConfigClient.run(provider, row.client_id);
         }
         for (const c of clients) {
-          this.s.upsertClient.run(provider, c.clientId, c.secretHash ?? null, JSON.stringify(c.metadata), c.source);
+          this.s.upsertClient.run(
+            provider,
+            c.clientId,
+            c.secretHash ?? null,
+            JSON.stringify(c.metadata),
+            c.source,
+          );
         }
       })
       .immediate();
@@ -339,7 +366,14 @@ export class SqliteStore implements Store {
 
   async getSession(provider: string, idHash: string): Promise<SessionRecord | undefined> {
     const r = this.s.getSession.get(provider, idHash) as Row | undefined;
-    return r && { idHash: str(r.id_hash), userId: str(r.user_id), authTime: num(r.auth_time), expiresAt: num(r.expires_at) };
+    return (
+      r && {
+        idHash: str(r.id_hash),
+        userId: str(r.user_id),
+        authTime: num(r.auth_time),
+        expiresAt: num(r.expires_at),
+      }
+    );
   }
 
   async deleteSession(provider: string, idHash: string): Promise<void> {
@@ -414,7 +448,12 @@ export class SqliteStore implements Store {
     return row && toCode(row);
   }
 
-  async redeemCode(provider: string, codeHash: string, now: EpochSeconds, t: IssuedTokens): Promise<RedeemResult> {
+  async redeemCode(
+    provider: string,
+    codeHash: string,
+    now: EpochSeconds,
+    t: IssuedTokens,
+  ): Promise<RedeemResult> {
     return this.redeemTx(provider, codeHash, now, t);
   }
 
