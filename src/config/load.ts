@@ -194,7 +194,12 @@ export function buildConfig(document: unknown, env: NodeJS.ProcessEnv = process.
   const problems: ConfigProblem[] = [];
   const interpolated = interpolate(document, env, [], problems);
   const result = configSchema.safeParse(interpolated);
-  if (!result.success) throw new ConfigError([...problems, ...zodProblems(result.error)]);
+  if (!result.success) {
+    // A missing variable already explains why its value is empty; say it once.
+    const seen = new Set(problems.map((p) => p.path));
+    throw new ConfigError([...problems, ...zodProblems(result.error).filter((p) => !seen.has(p.path))]);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   problems.push(...checkSemantics(result.data));
   if (problems.length > 0) throw new ConfigError(problems);
   return finish(result.data);

@@ -1,0 +1,110 @@
+// The `gatehouse` command as users run it: `check` exit codes and messages, `serve` start line and clean SIGTERM stop.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+const bin = join(import.meta.dirname, '..', '..', 'bin', 'gatehouse.js');
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gatehouse-cli-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function configFile(name: string, text: string): string {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return file;
+}
+
+const good = (port: number, db: string) => `
+server: { host: 127.0.0.1, port: ${port} }
+storage: { driver: sqlite, path: ${db} }
+providers:
+  - name: default
+    clients:
+      - client_id: demo
+        client_secret: \${DEMO_SECRET}
+        redirect_uris: [http://127.0.0.1:9000/callback]
+    users:
+      - username: alice
+        password: alice-password
+`;
+
+describe('gatehouse check', () => {
+  test('exits 0 on a valid file', () => {
+    const file = configFile('good.yaml', good(8080, join(dir, 'a.db')));
+    const r = spawnSync(process.execPath, [bin, 'check', '--config', file], {
+      env: { ...process.env, DEMO_SECRET: 'secret-from-env' },
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /OK/);
+    assert.doesNotMatch(r.stdout + r.stderr, /secret-from-env/);
+  });
+
+  test('prints every problem with its key path and exits non-zero', () => {
+    const file = configFile(
+      'bad.yaml',
+      `server: { port: high }
+providers:
+  - name: default
+    clients:
+      - client_id: demo
+        redirect_uris: [http://evil.example/cb]
+        colour: red
+`,
+    );
+    const r = spawnSync(process.execPath, [bin, 'check', '--config', file], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /server\.port/);
+    assert.match(r.stderr, /providers\[0\]\.clients\[0\]\.colour: unknown key/);
+  });
+
+  test('a missing file or bad YAML is a clear error', () => {
+    const r1 = spawnSync(process.execPath, [bin, 'check', '--config', join(dir, 'nope.yaml')], { encoding: 'utf8' });
+    assert.notEqual(r1.status, 0);
+    assert.match(r1.stderr, /cannot read/);
+    const r2 = spawnSync(process.execPath, [bin, 'check', '--config', configFile('broken.yaml', 'a: [1, 2\n')], {
+      encoding: 'utf8',
+    });
+    assert.notEqual(r2.status, 0);
+    assert.match(r2.stderr, /not valid YAML/);
+  });
+});
+
+describe('gatehouse serve', () => {
+  test('prints "listening on", serves, and exits 0 on SIGTERM without printing secrets', async () => {
+    const file = configFile('serve.yaml', good(0, join(dir, 'serve.db')));
+    const child = spawn(process.execPath, [bin, 'serve', '--config', file], {
+      env: { ...process.env, DEMO_SECRET: 'secret-from-env' },
+    });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.stderr.on('data', (d) => {
+      out += d;
+    });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20000);
+      child.stdout.on('data', () => {
+        const m = /listening on (http:\/\/\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1] as string);
+        }
+      });
+    });
+    const health = await fetch(`${url}/healthz`);
+    assert.equal(health.status, 200);
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    assert.equal(code, 0, out);
+    assert.doesNotMatch(out, /secret-from-env|alice-password/);
+  });
+});
