@@ -64,12 +64,18 @@ providers:
   });
 
   test('a missing file or bad YAML is a clear error', () => {
-    const r1 = spawnSync(process.execPath, [bin, 'check', '--config', join(dir, 'nope.yaml')], { encoding: 'utf8' });
-    assert.notEqual(r1.status, 0);
-    assert.match(r1.stderr, /cannot read/);
-    const r2 = spawnSync(process.execPath, [bin, 'check', '--config', configFile('broken.yaml', 'a: [1, 2\n')], {
+    const r1 = spawnSync(process.execPath, [bin, 'check', '--config', join(dir, 'nope.yaml')], {
       encoding: 'utf8',
     });
+    assert.notEqual(r1.status, 0);
+    assert.match(r1.stderr, /cannot read/);
+    const r2 = spawnSync(
+      process.execPath,
+      [bin, 'check', '--config', configFile('broken.yaml', 'a: [1, 2\n')],
+      {
+        encoding: 'utf8',
+      },
+    );
     assert.notEqual(r2.status, 0);
     assert.match(r2.stderr, /not valid YAML/);
   });

@@ -25,7 +25,11 @@ async function tokensAt(issuer: string) {
   assert.equal(cb.searchParams.get('iss'), issuer);
   const res = await postForm(
     `${issuer}/token`,
-    { grant_type: 'authorization_code', code: cb.searchParams.get('code') as string, redirect_uri: 'https://rp.example/cb' },
+    {
+      grant_type: 'authorization_code',
+      code: cb.searchParams.get('code') as string,
+      redirect_uri: 'https://rp.example/cb',
+    },
     { authorization: auth },
   );
   assert.equal(res.status, 200);
@@ -51,7 +55,7 @@ describe('two providers in one process', () => {
     assert.notEqual(k1.keys[0]?.kid, k2.keys[0]?.kid);
   });
 
-  test("a token, refresh token or code of one provider is worthless at the other", async () => {
+  test('a token, refresh token or code of one provider is worthless at the other', async () => {
     const one = await tokensAt(t.issuerOf('one'));
     assert.equal((await userinfo(t.issuerOf('one'), one.access_token as string)).status, 200);
     assert.equal((await userinfo(t.issuerOf('two'), one.access_token as string)).status, 401);
@@ -74,7 +78,11 @@ describe('two providers in one process', () => {
     const cb = await signIn(new UserAgent(), url);
     const cross = await postForm(
       `${t.issuerOf('two')}/token`,
-      { grant_type: 'authorization_code', code: cb.searchParams.get('code') as string, redirect_uri: 'https://rp.example/cb' },
+      {
+        grant_type: 'authorization_code',
+        code: cb.searchParams.get('code') as string,
+        redirect_uri: 'https://rp.example/cb',
+      },
       { authorization: auth },
     );
     assert.equal(cross.json.error, 'invalid_grant');
@@ -136,6 +144,10 @@ describe('restart', () => {
       { authorization: auth },
     );
     assert.equal(replay.json.error, 'invalid_grant');
-    assert.equal((await userinfo(issuer, first.access_token as string)).status, 401, 'replay revoked the grant');
+    assert.equal(
+      (await userinfo(issuer, first.access_token as string)).status,
+      401,
+      'replay revoked the grant',
+    );
   });
 });

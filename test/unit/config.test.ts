@@ -7,7 +7,13 @@ const minimal = {
   providers: [
     {
       name: 'default',
-      clients: [{ client_id: 'demo', client_secret: 'demo-secret', redirect_uris: ['http://127.0.0.1:9000/callback'] }],
+      clients: [
+        {
+          client_id: 'demo',
+          client_secret: 'demo-secret',
+          redirect_uris: ['http://127.0.0.1:9000/callback'],
+        },
+      ],
       users: [{ username: 'alice', password: 'alice-password' }],
     },
   ],
@@ -54,7 +60,9 @@ describe('configuration', () => {
     const c = buildConfig(doc, { DEMO_SECRET: 'from-env' });
     assert.equal(c.providers[0]?.clients[0]?.client_secret, 'from-env');
     assert.equal(c.providers[0]?.users[0]?.password, 'pa${x}ss');
-    assert.deepEqual(problems(doc, {}), ['providers[0].clients[0].client_secret: environment variable DEMO_SECRET is not set']);
+    assert.deepEqual(problems(doc, {}), [
+      'providers[0].clients[0].client_secret: environment variable DEMO_SECRET is not set',
+    ]);
   });
 
   test('unknown keys and wrong types name their key path', () => {
@@ -63,10 +71,16 @@ describe('configuration', () => {
     (doc.providers[0]?.clients[0] as Record<string, unknown>).redirect_uri = 'typo';
     (doc.providers[0]?.clients[0] as Record<string, unknown>).redirect_uris = 'not-a-list';
     const found = problems(doc);
-    assert.ok(found.some((p) => p.startsWith('server.port:')), found.join('\n'));
+    assert.ok(
+      found.some((p) => p.startsWith('server.port:')),
+      found.join('\n'),
+    );
     assert.ok(found.includes('server.colour: unknown key'), found.join('\n'));
     assert.ok(found.includes('providers[0].clients[0].redirect_uri: unknown key'), found.join('\n'));
-    assert.ok(found.some((p) => p.startsWith('providers[0].clients[0].redirect_uris:')), found.join('\n'));
+    assert.ok(
+      found.some((p) => p.startsWith('providers[0].clients[0].redirect_uris:')),
+      found.join('\n'),
+    );
   });
 
   test('semantic checks: secrets, redirect URIs, duplicates', () => {
@@ -85,14 +99,21 @@ describe('configuration', () => {
     ];
     // Zod stops at the provider-name regex before the semantic pass, so check them one document at a time.
     const nameProblems = problems({ providers: [{ name: 'bad name!' }] });
-    assert.ok(nameProblems.some((p) => p.startsWith('providers[0].name:')), nameProblems.join('\n'));
+    assert.ok(
+      nameProblems.some((p) => p.startsWith('providers[0].name:')),
+      nameProblems.join('\n'),
+    );
     const semantic = problems({
       providers: [
         {
           name: 'p',
           clients: [
             { client_id: 'a', redirect_uris: ['http://rp.example/cb'] },
-            { client_id: 'a', client_secret: 'x', redirect_uris: ['https://rp.example/cb#frag', 'javascript:alert(1)'] },
+            {
+              client_id: 'a',
+              client_secret: 'x',
+              redirect_uris: ['https://rp.example/cb#frag', 'javascript:alert(1)'],
+            },
             { client_id: 'b', client_secret: 'x', token_endpoint_auth_method: 'none', redirect_uris: [] },
           ],
           users: [{ username: 'u' }, { username: 'u', password: 'p', password_hash: '$argon2id$v=19$x' }],
@@ -100,7 +121,11 @@ describe('configuration', () => {
         { name: 'p' },
       ],
     });
-    for (const e of expect) assert.ok(semantic.some((p) => p.startsWith(e)), `missing ${e} in\n${semantic.join('\n')}`);
+    for (const e of expect)
+      assert.ok(
+        semantic.some((p) => p.startsWith(e)),
+        `missing ${e} in\n${semantic.join('\n')}`,
+      );
   });
 
   test('loopback http redirect URIs and native private-use schemes are accepted', () => {

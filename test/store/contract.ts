@@ -1,0 +1,191 @@
+// The store contract: every Store implementation (SQLite now, PostgreSQL next) must pass this same suite.
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { describe, test } from 'node:test';
+import type { AccessTokenRecord, IssuedTokens, RefreshTokenRecord, Store } from '../../src/store/types.js';
+
+const now = 1_800_000_000;
+
+function access(grantId: string, hash = randomUUID()): AccessTokenRecord {
+  return {
+    tokenHash: hash,
+    grantId,
+    clientId: 'c',
+    userId: 'u',
+    scope: ['openid', 'email'],
+    issuedAt: now,
+    expiresAt: now + 3600,
+    revokedAt: undefined,
+  };
+}
+
+function refresh(grantId: string, hash = randomUUID()): RefreshTokenRecord {
+  return {
+    tokenHash: hash,
+    grantId,
+    clientId: 'c',
+    userId: 'u',
+    scope: ['openid', 'offline_access'],
+    authTime: now - 10,
+    issuedAt: now,
+    expiresAt: now + 86400,
+    idleExpiresAt: now + 3600,
+    consumedAt: undefined,
+    revokedAt: undefined,
+  };
+}
+
+function tokens(grantId: string, withRefresh = true): IssuedTokens {
+  return { accessToken: access(grantId), refreshToken: withRefresh ? refresh(grantId) : undefined };
+}
+
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`store contract: ${name}`, () => {
+    test('codes: redeem once; a second redeem revokes what the first issued', async () => {
+      const store = await open();
+      const grantId = randomUUID();
+      await store.insertCode('p', {
+        codeHash: 'code1',
+        grantId,
+        clientId: 'c',
+        userId: 'u',
+        redirectUri: 'https://rp/cb',
+        scope: ['openid'],
+        nonce: 'n',
+        codeChallenge: undefined,
+        authTime: now,
+        expiresAt: now + 60,
+        consumedAt: undefined,
+      });
+      const found = await store.findCode('p', 'code1');
+      assert.equal(found?.nonce, 'n');
+      assert.equal(found?.codeChallenge, undefined);
+      assert.deepEqual(found?.scope, ['openid']);
+      assert.equal(await store.findCode('other-provider', 'code1'), undefined);
+      const first = tokens(grantId);
+      assert.equal(await store.redeemCode('p', 'code1', now, first), 'redeemed');
+      assert.ok(await store.findAccessToken('p', first.accessToken.tokenHash));
+      assert.equal(await store.redeemCode('p', 'code1', now + 1, tokens(grantId)), 'replayed');
+      assert.equal((await store.findAccessToken('p', first.accessToken.tokenHash))?.revokedAt, now + 1);
+      assert.equal(
+        (await store.findRefreshToken('p', first.refreshToken?.tokenHash ?? ''))?.revokedAt,
+        now + 1,
+      );
+      assert.equal(await store.redeemCode('p', 'nope', now, tokens(grantId)), 'missing');
+      await store.close();
+    });
+
+    test('refresh tokens: rotate once; reuse revokes the grant; in-place refresh extends the idle limit', async () => {
+      const store = await open();
+      const grantId = randomUUID();
+      const start = tokens(grantId);
+      await store.insertTokens('p', start);
+      const rt = start.refreshToken as RefreshTokenRecord;
+      const next = tokens(grantId);
+      assert.equal(await store.rotateRefreshToken('p', rt.tokenHash, now + 5, next), 'rotated');
+      assert.equal((await store.findRefreshToken('p', rt.tokenHash))?.consumedAt, now + 5);
+      assert.equal(await store.rotateRefreshToken('p', rt.tokenHash, now + 6, tokens(grantId)), 'reused');
+      assert.equal(
+        (await store.findRefreshToken('p', next.refreshToken?.tokenHash ?? ''))?.revokedAt,
+        now + 6,
+      );
+      assert.equal((await store.findAccessToken('p', next.accessToken.tokenHash))?.revokedAt, now + 6);
+      assert.equal(await store.rotateRefreshToken('p', 'missing', now, tokens(grantId)), 'missing');
+
+      const g2 = randomUUID();
+      const other = tokens(g2);
+      await store.insertTokens('p', other);
+      const hash = other.refreshToken?.tokenHash as string;
+      assert.equal(await store.refreshInPlace('p', hash, now + 999, tokens(g2, false)), true);
+      assert.equal((await store.findRefreshToken('p', hash))?.idleExpiresAt, now + 999);
+      await store.revokeGrant('p', g2, now + 7);
+      assert.equal(await store.refreshInPlace('p', hash, now + 1000, tokens(g2, false)), false);
+      await store.close();
+    });
+
+    test('secrets: the first value stored wins', async () => {
+      const store = await open();
+      assert.equal(await store.getOrCreateSecret('p', 'k', 'one'), 'one');
+      assert.equal(await store.getOrCreateSecret('p', 'k', 'two'), 'one');
+      assert.equal(await store.getOrCreateSecret('q', 'k', 'three'), 'three');
+      await store.close();
+    });
+
+    test('users keep their id across updates; clients from config are replaced, registered ones kept', async () => {
+      const store = await open();
+      const u1 = await store.upsertUser('p', {
+        id: undefined,
+        username: 'alice',
+        passwordHash: 'h1',
+        claims: { a: 1 },
+      });
+      const u2 = await store.upsertUser('p', {
+        id: undefined,
+        username: 'alice',
+        passwordHash: 'h2',
+        claims: { a: 2 },
+      });
+      assert.equal(u1.id, u2.id);
+      assert.deepEqual((await store.getUser('p', u1.id))?.claims, { a: 2 });
+      assert.equal(await store.findUserByUsername('q', 'alice'), undefined);
+
+      const meta = {
+        client_id: 'x',
+        redirect_uris: [],
+        grant_types: ['authorization_code' as const],
+        response_types: ['code' as const],
+        token_endpoint_auth_method: 'none' as const,
+        scope: 'openid',
+        application_type: 'web' as const,
+      };
+      await store.replaceConfigClients('p', [
+        { clientId: 'x', secretHash: undefined, metadata: meta, source: 'config' },
+        { clientId: 'y', secretHash: 'h', metadata: { ...meta, client_id: 'y' }, source: 'config' },
+      ]);
+      await store.replaceConfigClients('p', [
+        { clientId: 'x', secretHash: undefined, metadata: meta, source: 'config' },
+      ]);
+      assert.deepEqual(
+        (await store.listClients('p')).map((c) => c.clientId),
+        ['x'],
+      );
+      await store.close();
+    });
+
+    test('interactions complete once; sessions and consents round-trip; expired rows are removed', async () => {
+      const store = await open();
+      await store.createInteraction('p', {
+        id: 'i1',
+        bindingHash: 'b',
+        request: {
+          clientId: 'c',
+          redirectUri: 'https://rp/cb',
+          scope: ['openid'],
+          state: undefined,
+          nonce: undefined,
+          codeChallenge: undefined,
+          prompt: [],
+          maxAge: undefined,
+        },
+        sessionIdHash: undefined,
+        expiresAt: now + 60,
+      });
+      await store.setInteractionSession('p', 'i1', 's1');
+      assert.equal((await store.getInteraction('p', 'i1'))?.sessionIdHash, 's1');
+      const takes = await Promise.all([store.takeInteraction('p', 'i1'), store.takeInteraction('p', 'i1')]);
+      assert.deepEqual(takes.sort(), [false, true]);
+
+      await store.createSession('p', { idHash: 's1', userId: 'u', authTime: now, expiresAt: now + 10 });
+      assert.equal((await store.getSession('p', 's1'))?.userId, 'u');
+      await store.putConsent('p', 'u', 'c', ['openid', 'email']);
+      assert.deepEqual(await store.getConsent('p', 'u', 'c'), ['openid', 'email']);
+      assert.equal(await store.getConsent('p', 'u', 'other'), undefined);
+
+      await store.insertTokens('p', tokens(randomUUID()));
+      assert.ok((await store.deleteExpired(now + 100_000)) >= 3);
+      assert.equal(await store.getSession('p', 's1'), undefined);
+      await store.deleteSession('p', 's1');
+      await store.close();
+    });
+  });
+}
