@@ -40,6 +40,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           clock,
           secureCookies: config.secureCookies,
           publicUrl: config.publicUrl,
+          allowPrivateNetworkFetch: config.server.allowPrivateNetworkFetch,
         }),
       );
     }

@@ -59,6 +59,7 @@ export async function issueCode(
     scope: request.scope,
     nonce: request.nonce,
     codeChallenge: request.codeChallenge,
+    resource: request.resource,
     authTime: session.record.authTime,
     expiresAt: now + provider.settings.lifetimes.authorizationCode,
     consumedAt: undefined,

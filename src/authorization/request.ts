@@ -1,7 +1,10 @@
 // Validates an authorization request (RFC 6749 §4.1.1, §3.1.2; OIDC Core §3.1.2.1-2; RFC 7636 §4.3; RFC 9700 §2.1).
+
+import { isResourceUri } from '../config/load.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { s256ChallengeSyntax } from '../grants/pkce.js';
 import type { FormParams } from '../http/form.js';
+import { forbiddenRepeats } from '../http/oauth-request.js';
 import { type Client, matchRedirectUri } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { AuthorizationRequest } from '../store/types.js';
@@ -47,8 +50,8 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
     throw new AuthorizationRedirectError(target, new OAuthError(code, description));
   };
 
-  if (params.repeated.size > 0)
-    fail('invalid_request', `Repeated parameter: ${[...params.repeated].join(', ')}`);
+  const repeats = forbiddenRepeats(params);
+  if (repeats.length > 0) fail('invalid_request', `Repeated parameter: ${repeats.join(', ')}`);
   if (state !== undefined && state.length > maxLength.state) fail('invalid_request', 'state is too long');
   if (params.has('request')) fail('request_not_supported', 'Request objects are not supported');
   if (params.has('request_uri')) fail('request_uri_not_supported', 'request_uri is not supported');
@@ -101,9 +104,17 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
     maxAge = Number(maxAgeParam);
   }
 
+  // RFC 8707 §2: each resource an absolute URI without fragment, and one this client may ask for.
+  const resource = [...new Set(params.getAll('resource'))];
+  for (const r of resource) {
+    if (!isResourceUri(r)) fail('invalid_target', 'resource must be an absolute URI without a fragment');
+    if (!client.allowedResources.has(r)) fail('invalid_target', 'The client may not ask for this resource');
+  }
+
   return {
     client,
     request: {
+      resource,
       clientId: client.id,
       redirectUri,
       scope,

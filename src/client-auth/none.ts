@@ -1,14 +1,9 @@
 // none: a public client identifies itself with client_id alone (RFC 6749 §2.1, §3.2.1; OIDC Core §9).
 import type { ClientAuthenticator } from './types.js';
 
-const method = 'none';
-
 export const noneAuth: ClientAuthenticator = {
-  method,
-  extract({ form }) {
-    const clientId = form.get('client_id');
-    return clientId === undefined ? undefined : { method, clientId };
-  },
+  method: 'none',
+  carrier: 'client_id',
   // Nothing to check: what makes a public client's request safe is PKCE, enforced by the grant.
-  verify() {},
+  async verify() {},
 };

@@ -5,13 +5,13 @@ import type { Provider } from '../provider/provider.js';
 import { clientAuthFailed } from './errors.js';
 import type { PresentedCredentials } from './types.js';
 
-export function verifyClientSecret(
+export async function verifyClientSecret(
   provider: Provider,
   client: Client,
   credentials: PresentedCredentials,
-): void {
+): Promise<void> {
   const presented = provider.hashClientSecret(credentials.secret ?? '');
   if (client.secretHash === undefined || !constantTimeEqual(presented, client.secretHash)) {
-    throw clientAuthFailed(credentials.method, `wrong secret for client ${client.id}`);
+    throw clientAuthFailed(credentials.carrier, `wrong secret for client ${client.id}`);
   }
 }

@@ -1,4 +1,4 @@
-// The client authentication interface: one module per method (RFC 6749 §2.3, OIDC Core §9).
+// The client authentication interface: one module per method (RFC 6749 §2.3, RFC 7523 §2.2, OIDC Core §9).
 import type { ClientAuthMethodName } from '../config/schema.js';
 import type { FormParams } from '../http/form.js';
 import type { Client } from '../provider/client.js';
@@ -10,16 +10,19 @@ export interface AuthInput {
   form: FormParams;
 }
 
+/** Where in the request a method's credentials travel. */
+export type Carrier = 'basic' | 'post' | 'assertion' | 'client_id';
+
 export interface PresentedCredentials {
-  method: ClientAuthMethodName;
+  carrier: Carrier;
   clientId: string;
   secret?: string;
+  assertion?: string;
 }
 
 export interface ClientAuthenticator {
   readonly method: ClientAuthMethodName;
-  /** This method's credentials if the request carries them; throws invalid_client when they are malformed. */
-  extract(input: AuthInput): PresentedCredentials | undefined;
+  readonly carrier: Carrier;
   /** Checks the credentials against the registered client; throws invalid_client. */
-  verify(provider: Provider, client: Client, credentials: PresentedCredentials): void;
+  verify(provider: Provider, client: Client, credentials: PresentedCredentials, now: number): Promise<void>;
 }

@@ -3,7 +3,15 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { isLoopbackHost } from '../util/url.js';
-import { type ClientConfig, configSchema, type ParsedConfig, type ProviderConfig } from './schema.js';
+import {
+  asymmetricAlgs,
+  type ClientConfig,
+  configSchema,
+  hmacAlgs,
+  jwtBearerGrantType,
+  type ParsedConfig,
+  type ProviderConfig,
+} from './schema.js';
 
 export interface ConfigProblem {
   /** Dotted key path, e.g. `providers[0].clients[1].redirect_uris`. */
@@ -101,6 +109,58 @@ function checkRedirectUri(uri: string, client: ClientConfig): string | undefined
   return `${uri} has a scheme that is not allowed (${url.protocol})`;
 }
 
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+}
+
+function isOrigin(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === s;
+  } catch {
+    return false;
+  }
+}
+
+export function isResourceUri(s: string): boolean {
+  try {
+    new URL(s);
+    return !s.includes('#');
+  } catch {
+    return false;
+  }
+}
+
+const secretMethods = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
+
+/** Each authentication method needs exactly its own credential (OIDC Registration §2, OIDC Core §9). */
+function checkClientAuth(c: ClientConfig, add: (path: PropertyKey[], message: string) => void): void {
+  const method = c.token_endpoint_auth_method;
+  if (secretMethods.has(method) && c.client_secret === undefined)
+    add(['client_secret'], `required for token_endpoint_auth_method ${method}`);
+  if (!secretMethods.has(method) && c.client_secret !== undefined)
+    add(['client_secret'], `not used by token_endpoint_auth_method ${method}; remove it`);
+  if (method === 'private_key_jwt' && (c.jwks === undefined) === (c.jwks_uri === undefined))
+    add(['jwks'], 'private_key_jwt needs exactly one of jwks and jwks_uri');
+  if (method !== 'private_key_jwt' && (c.jwks !== undefined || c.jwks_uri !== undefined))
+    add(['jwks'], 'jwks and jwks_uri are only used with private_key_jwt');
+  if (c.jwks_uri !== undefined && !isHttpUrl(c.jwks_uri)) add(['jwks_uri'], 'must be an http(s) URL');
+  const alg = c.token_endpoint_auth_signing_alg;
+  if (alg !== undefined) {
+    if (method === 'client_secret_jwt' && !(hmacAlgs as readonly string[]).includes(alg))
+      add(['token_endpoint_auth_signing_alg'], 'client_secret_jwt signs with HS256, HS384 or HS512');
+    else if (method === 'private_key_jwt' && !(asymmetricAlgs as readonly string[]).includes(alg))
+      add(['token_endpoint_auth_signing_alg'], 'private_key_jwt signs with an asymmetric algorithm');
+    else if (method !== 'client_secret_jwt' && method !== 'private_key_jwt')
+      add(['token_endpoint_auth_signing_alg'], 'only used with client_secret_jwt and private_key_jwt');
+  }
+}
+
 function checkSemantics(config: ParsedConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const add = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
@@ -131,10 +191,7 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
       const at = (...rest: PropertyKey[]) => ['providers', pi, 'clients', ci, ...rest];
       if (ids.has(c.client_id)) add(at('client_id'), `duplicate client_id ${c.client_id}`);
       ids.add(c.client_id);
-      if (c.token_endpoint_auth_method === 'none' && c.client_secret !== undefined)
-        add(at('client_secret'), 'a public client (token_endpoint_auth_method: none) has no secret');
-      if (c.token_endpoint_auth_method !== 'none' && c.client_secret === undefined)
-        add(at('client_secret'), `required for token_endpoint_auth_method ${c.token_endpoint_auth_method}`);
+      checkClientAuth(c, (path, message) => add(at(...path), message));
       if (c.grant_types.includes('authorization_code')) {
         if (c.redirect_uris.length === 0)
           add(at('redirect_uris'), 'required for the authorization_code grant');
@@ -145,10 +202,27 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
           at('grant_types'),
           'refresh_token needs authorization_code (refresh tokens come from the code flow)',
         );
+      if (c.token_endpoint_auth_method === 'none') {
+        for (const g of ['client_credentials', jwtBearerGrantType] as const)
+          if (c.grant_types.includes(g)) add(at('grant_types'), `${g} is for confidential clients only`);
+      }
+      c.allowed_cors_origins?.forEach((o, oi) => {
+        if (!isOrigin(o)) add(at('allowed_cors_origins', oi), `${o} is not an origin (scheme://host[:port])`);
+      });
+      c.allowed_resources.forEach((r, ri) => {
+        if (!isResourceUri(r))
+          add(at('allowed_resources', ri), `${r} must be an absolute URI without a fragment (RFC 8707 §2)`);
+      });
       c.redirect_uris.forEach((uri, ui) => {
         const problem = checkRedirectUri(uri, c);
         if (problem) add(at('redirect_uris', ui), problem);
       });
+    });
+    p.jwtBearer.issuers.forEach((iss, ii) => {
+      if ((iss.jwks === undefined) === (iss.jwks_uri === undefined))
+        add(['providers', pi, 'jwtBearer', 'issuers', ii, 'jwks'], 'give exactly one of jwks and jwks_uri');
+      if (iss.jwks_uri !== undefined && !isHttpUrl(iss.jwks_uri))
+        add(['providers', pi, 'jwtBearer', 'issuers', ii, 'jwks_uri'], 'must be an http(s) URL');
     });
     const usernames = new Set<string>();
     p.users.forEach((u, ui) => {

@@ -6,11 +6,47 @@ const seconds = (def: number, max = 10 * 365 * 86400) => z.number().int().positi
 /** Scope tokens per RFC 6749 §3.3: printable ASCII without space, '"' or '\'. */
 const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
-export const grantTypes = ['authorization_code', 'refresh_token'] as const;
+export const jwtBearerGrantType = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export const grantTypes = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  jwtBearerGrantType,
+] as const;
 export type GrantTypeName = (typeof grantTypes)[number];
 
-export const clientAuthMethods = ['client_secret_basic', 'client_secret_post', 'none'] as const;
+export const clientAuthMethods = [
+  'client_secret_basic',
+  'client_secret_post',
+  'client_secret_jwt',
+  'private_key_jwt',
+  'none',
+] as const;
 export type ClientAuthMethodName = (typeof clientAuthMethods)[number];
+
+/** JWS algorithms accepted on assertions, by key kind (RFC 7518 §3.1). Never `none`. */
+export const asymmetricAlgs = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+export const hmacAlgs = ['HS256', 'HS384', 'HS512'] as const;
+export type AssertionAlg = (typeof asymmetricAlgs)[number] | (typeof hmacAlgs)[number];
+
+const jwksSchema = z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) });
+const lifetime = z
+  .number()
+  .int()
+  .positive()
+  .max(10 * 365 * 86400)
+  .optional();
 
 export const signingAlgs = ['RS256', 'ES256', 'EdDSA'] as const;
 export type SigningAlg = (typeof signingAlgs)[number];
@@ -36,6 +72,35 @@ export const clientSchema = z.strictObject({
     .refine((s) => s.split(' ').every((t) => scopeToken.test(t)), 'space-separated scope tokens'),
   /** `native` lets a loopback redirect URI use any port (RFC 8252 §7.3). */
   application_type: z.enum(['web', 'native']).default('web'),
+  /** private_key_jwt: the client's public keys, inline or by URL (OIDC Registration §2). */
+  jwks: jwksSchema.optional(),
+  jwks_uri: z.string().optional(),
+  /** The one algorithm the client signs its assertions with; default: any of its kind (HS* or asymmetric). */
+  token_endpoint_auth_signing_alg: z.enum([...asymmetricAlgs, ...hmacAlgs]).optional(),
+  // Gatehouse extensions below (snake_case like the metadata they sit beside).
+  /** Browser origins allowed to call the token, UserInfo and revocation endpoints; default: the redirect URIs' origins. */
+  allowed_cors_origins: z.array(z.string()).optional(),
+  /** RFC 8707 resource indicators the client may ask for. */
+  allowed_resources: z.array(z.string()).default([]),
+  /** `opaque` or `jwt` (RFC 9068); default: the provider's accessTokenFormat. */
+  access_token_format: z.enum(['opaque', 'jwt']).optional(),
+  /** Rotate refresh tokens for this confidential client; default: the provider's refreshTokenRotation. Public clients always rotate. */
+  refresh_token_rotation: z.boolean().optional(),
+  /** Lets this client (a resource server) introspect any token of the provider, not only its own. */
+  introspect_any_token: z.boolean().default(false),
+  /** Per-client lifetimes in seconds; default: the provider's `lifetimes`. */
+  access_token_lifetime: lifetime,
+  id_token_lifetime: lifetime,
+  refresh_token_lifetime: lifetime,
+  refresh_token_idle_lifetime: lifetime,
+});
+
+/** A JWT issuer trusted for the JWT bearer grant (RFC 7523 §2.1, §3). */
+export const jwtBearerIssuerSchema = z.strictObject({
+  issuer: z.string().min(1),
+  jwks: jwksSchema.optional(),
+  jwks_uri: z.string().optional(),
+  algorithms: z.array(z.enum(asymmetricAlgs)).min(1).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
 });
 
 export const userSchema = z.strictObject({
@@ -85,8 +150,27 @@ export const providerSchema = z.strictObject({
   lifetimes: lifetimesSchema,
   /** Which clients must use PKCE: `public` (RFC 9700 §2.1.1 minimum) or `all`. */
   pkceRequired: z.enum(['public', 'all']).default('public'),
-  /** Issue a new refresh token at every refresh and revoke the family when an old one is replayed. */
+  /**
+   * Issue a new refresh token at every refresh and revoke the family when an old one is replayed, for
+   * confidential clients (public clients always rotate, RFC 9700 §4.14.2). Overridable per client.
+   */
   refreshTokenRotation: z.boolean().default(true),
+  /**
+   * Seconds during which a just-rotated refresh token may be presented again (a retry after a lost response):
+   * the unused successor is replaced instead of the grant being revoked. 0 turns it off.
+   */
+  refreshTokenGracePeriod: z.number().int().min(0).max(300).default(0),
+  /** Access token format: `opaque` random strings, or `jwt` per RFC 9068. Overridable per client. */
+  accessTokenFormat: z.enum(['opaque', 'jwt']).default('opaque'),
+  /** Longest lifetime (exp - now) accepted on a client assertion or JWT bearer assertion, seconds. */
+  maxAssertionLifetime: z.number().int().positive().max(3600).default(300),
+  /**
+   * Key (at least 32 characters) that encrypts the client_secret_jwt secrets kept in the store.
+   * Generated and kept in the store when omitted; set it (from `${ENV}`) to keep it out of the database.
+   */
+  secretEncryptionKey: z.string().min(32).optional(),
+  /** Issuers whose JWTs the JWT bearer grant accepts. */
+  jwtBearer: z.strictObject({ issuers: z.array(jwtBearerIssuerSchema).default([]) }).default({ issuers: [] }),
   /**
    * Key for the HMAC that client secrets are stored under (at least 32 characters).
    * Generated and kept in the store when omitted; set it (from `${ENV}`) to keep it out of the database.
@@ -104,8 +188,19 @@ export const serverSchema = z
     /** Trust X-Forwarded-For from this many proxy hops (client IPs in logs). Issuers never depend on it. */
     trustProxy: z.union([z.boolean(), z.number().int().min(0)]).default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * Let the provider fetch `jwks_uri` documents from loopback and private addresses, and over http.
+     * Off by default: those fetches are an SSRF vector (RFC 9700 §4.15). For tests and closed networks.
+     */
+    allowPrivateNetworkFetch: z.boolean().default(false),
   })
-  .default({ host: '127.0.0.1', port: 8080, trustProxy: false, logLevel: 'info' });
+  .default({
+    host: '127.0.0.1',
+    port: 8080,
+    trustProxy: false,
+    logLevel: 'info',
+    allowPrivateNetworkFetch: false,
+  });
 
 export const storageSchema = z
   .strictObject({
@@ -126,3 +221,4 @@ export type ClientConfig = z.output<typeof clientSchema>;
 export type UserConfig = z.output<typeof userSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
 export type Lifetimes = z.output<typeof lifetimesSchema>;
+export type JwtBearerIssuer = z.output<typeof jwtBearerIssuerSchema>;

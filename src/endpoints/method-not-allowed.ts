@@ -13,7 +13,7 @@ export function methodNotAllowed(
 ): void {
   const served = new Set<HTTPMethods>(allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed);
   const method = all.filter((m) => !served.has(m));
-  const allow = [...served].join(', ');
+  const allow = [...served].filter((m) => m !== 'OPTIONS').join(', ');
   app.route({
     method,
     url,

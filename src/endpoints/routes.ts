@@ -6,8 +6,10 @@ import type { Store } from '../store/types.js';
 import { registerAuthorize } from './authorize.js';
 import { registerDiscovery } from './discovery.js';
 import { registerInteraction } from './interaction.js';
+import { registerIntrospection } from './introspection.js';
 import { registerJwks } from './jwks.js';
 import { registerOperations } from './operations.js';
+import { registerRevocation } from './revocation.js';
 import { registerToken } from './token.js';
 import { registerUserinfo } from './userinfo.js';
 
@@ -25,5 +27,7 @@ export function registerRoutes(
     registerInteraction(app, provider);
     registerToken(app, provider, metrics);
     registerUserinfo(app, provider);
+    registerRevocation(app, provider);
+    registerIntrospection(app, provider);
   }
 }

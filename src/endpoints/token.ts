@@ -4,7 +4,8 @@ import { authenticateClient } from '../client-auth/authenticate.js';
 import { invalidRequest, unauthorizedClient, unsupportedGrantType } from '../errors/oauth-error.js';
 import { grants } from '../grants/registry.js';
 import type { Grant } from '../grants/types.js';
-import { FormParams } from '../http/form.js';
+import { corsRoute } from '../http/cors.js';
+import type { FormParams } from '../http/form.js';
 import type { Metrics } from '../http/metrics.js';
 import { rejectQueryParameters, requireForm } from '../http/oauth-request.js';
 import type { Client } from '../provider/client.js';
@@ -22,27 +23,33 @@ function selectGrant(form: FormParams, client: Client): Grant {
   return grant;
 }
 
-/** Parameters outside the grant's allow-list are dropped before the handler runs. */
-function grantParameters(form: FormParams, grant: Grant): FormParams {
-  const kept = new Map([...form.values].filter(([k]) => grant.parameters.has(k)));
-  return new FormParams(kept, new Set());
-}
-
 export function registerToken(app: FastifyInstance, provider: Provider, metrics: Metrics): void {
   const url = `${provider.basePath}/token`;
-  app.post(url, { config: { kind: 'api' } }, async (request: FastifyRequest, reply: FastifyReply) => {
-    rejectQueryParameters(request);
-    const form = requireForm(request);
-    const client = authenticateClient(provider, { authorization: request.headers.authorization, form });
-    const grant = selectGrant(form, client);
-    const response = await grant.handle({
-      provider,
-      client,
-      params: grantParameters(form, grant),
-      now: provider.clock.now(),
-    });
-    metrics.tokenIssued(provider.name, grant.grantType);
-    return reply.code(200).type('application/json').send(response);
-  });
-  methodNotAllowed(app, url, ['POST'], 'api');
+  app.post(
+    url,
+    { config: { kind: 'api', cors: provider.corsOrigins } },
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      rejectQueryParameters(request);
+      const form = requireForm(request);
+      const now = provider.clock.now();
+      const client = await authenticateClient(
+        provider,
+        { authorization: request.headers.authorization, form },
+        now,
+      );
+      request.corsClient = client;
+      const grant = selectGrant(form, client);
+      const response = await grant.handle({
+        provider,
+        client,
+        // Parameters outside the grant's allow-list are dropped before the handler runs.
+        params: form.pick(grant.parameters),
+        now,
+      });
+      metrics.tokenIssued(provider.name, grant.grantType);
+      return reply.code(200).type('application/json').send(response);
+    },
+  );
+  corsRoute(app, url, provider, ['POST']);
+  methodNotAllowed(app, url, ['POST', 'OPTIONS'], 'api');
 }

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sha256 } from '../crypto/hash.js';
 import { OAuthError } from '../errors/oauth-error.js';
+import { corsRoute } from '../http/cors.js';
 import { FormParams, parseQuery } from '../http/form.js';
 import type { Provider } from '../provider/provider.js';
 import { claimsForScope } from '../tokens/claims.js';
@@ -60,15 +61,18 @@ async function userinfo(provider: Provider, request: FastifyRequest, reply: Fast
   if (!token || token.revokedAt !== undefined || token.expiresAt <= provider.clock.now()) throw invalid();
   if (!token.scope.includes('openid'))
     throw bearerError(provider, 'insufficient_scope', 'The access token lacks the openid scope');
-  const user = await provider.store.getUser(provider.name, token.userId);
+  // A token a client got for itself (client_credentials) has no user to describe.
+  const user =
+    token.userId === undefined ? undefined : await provider.store.getUser(provider.name, token.userId);
   if (!user) throw invalid();
   return reply.type('application/json').send(claimsForScope(user, token.scope));
 }
 
 export function registerUserinfo(app: FastifyInstance, provider: Provider): void {
   const url = `${provider.basePath}/userinfo`;
-  const config = { kind: 'api' as const };
+  const config = { kind: 'api' as const, cors: provider.corsOrigins };
   app.get(url, { config }, (request, reply) => userinfo(provider, request, reply));
   app.post(url, { config }, (request, reply) => userinfo(provider, request, reply));
-  methodNotAllowed(app, url, ['GET', 'POST'], 'api');
+  corsRoute(app, url, provider, ['GET', 'POST']);
+  methodNotAllowed(app, url, ['GET', 'POST', 'OPTIONS'], 'api');
 }

@@ -2,6 +2,7 @@
 import { sha256 } from '../crypto/hash.js';
 import { invalidGrant, invalidRequest, invalidScope } from '../errors/oauth-error.js';
 import type { RefreshTokenRecord } from '../store/types.js';
+import { requestedAudience } from './resource.js';
 import { buildTokenSet } from './token-set.js';
 import type { Grant, GrantContext, TokenResponse } from './types.js';
 
@@ -17,11 +18,7 @@ async function validateRefreshToken(ctx: GrantContext): Promise<RefreshTokenReco
   // RFC 6749 §6 / §10.4: bound to the client it was issued to.
   if (token.clientId !== client.id) throw invalid('refresh token of another client');
   if (token.revokedAt !== undefined) throw invalid('refresh token revoked');
-  if (token.consumedAt !== undefined) {
-    // RFC 9700 §4.14.2: a rotated-out token presented again means it leaked; end the whole grant.
-    await provider.store.revokeGrant(provider.name, token.grantId, now);
-    throw invalid('rotated refresh token reused; grant revoked');
-  }
+  // A consumed token goes on to the store's rotation step, which tells a retry in the grace period from reuse.
   if (token.expiresAt <= now || token.idleExpiresAt <= now) throw invalid('refresh token expired');
   return token;
 }
@@ -33,37 +30,51 @@ function narrowedScope(ctx: GrantContext, granted: string[]): string[] {
   const asked = [...new Set(requested.split(' ').filter((s) => s !== ''))];
   const extra = asked.filter((s) => !granted.includes(s));
   if (extra.length > 0) throw invalidScope(`Scope not granted originally: ${extra.join(' ')}`);
+  if (asked.length === 0) throw invalidScope('scope is empty');
   return asked;
 }
 
 async function handle(ctx: GrantContext): Promise<TokenResponse> {
   const token = await validateRefreshToken(ctx);
-  const scope = narrowedScope(ctx, token.scope);
   const { provider, client, now } = ctx;
+  const scope = narrowedScope(ctx, token.scope);
+  const audience = requestedAudience(ctx.params, client, token.audience);
   const user = await provider.store.getUser(provider.name, token.userId);
   if (!user) throw invalid('user no longer exists');
+  const rotate = client.rotateRefreshTokens;
+  if (!rotate && token.consumedAt !== undefined) throw invalid('refresh token already rotated');
 
-  const rotate = client.isPublic || provider.settings.refreshTokenRotation;
-  const tokens = buildTokenSet(provider, {
-    subject: { grantId: token.grantId, clientId: client.id, userId: user.id, scope },
+  const tokens = await buildTokenSet(provider, {
+    client,
+    subject: { grantId: token.grantId, clientId: client.id, userId: user.id, scope, audience },
     now,
     authTime: token.authTime,
     // OIDC Core §12.2: no nonce in an ID token from a refresh.
     nonce: undefined,
-    // The successor keeps the family's absolute end and its full scope (RFC 6749 §6).
-    refreshExpiresAt: rotate ? token.expiresAt : undefined,
-    refreshScope: token.scope,
+    idToken: true,
+    // The successor keeps the family's absolute end, full scope and resources (RFC 6749 §6).
+    refresh: rotate
+      ? {
+          expiresAt: token.expiresAt,
+          scope: token.scope,
+          audience: token.audience,
+          parentHash: token.tokenHash,
+        }
+      : undefined,
   });
   if (rotate) {
+    const grace = provider.settings.refreshTokenGracePeriod;
     const result = await provider.store.rotateRefreshToken(
       provider.name,
       token.tokenHash,
       now,
       tokens.stored,
+      grace,
     );
-    if (result !== 'rotated') throw invalid(`rotation lost: ${result}`);
+    if (result !== 'rotated')
+      throw invalid(result === 'reused' ? 'rotated refresh token reused; grant revoked' : result);
   } else {
-    const idle = Math.min(now + provider.settings.lifetimes.refreshTokenIdle, token.expiresAt);
+    const idle = Math.min(now + client.lifetimes.refreshTokenIdle, token.expiresAt);
     if (!(await provider.store.refreshInPlace(provider.name, token.tokenHash, idle, tokens.stored)))
       throw invalid('refresh token no longer live');
   }
@@ -73,6 +84,6 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
 
 export const refreshTokenGrant: Grant = {
   grantType: 'refresh_token',
-  parameters: new Set(['refresh_token', 'scope']),
+  parameters: new Set(['refresh_token', 'scope', 'resource']),
   handle,
 };

@@ -1,19 +1,31 @@
 // Builds the tokens one grant step issues, and the response that carries them (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { IssuedTokens } from '../store/types.js';
 import { mintAccessToken, mintRefreshToken, type TokenSubject } from '../tokens/access-token.js';
 import { signIdToken } from '../tokens/id-token.js';
 import type { TokenResponse } from './types.js';
 
+export interface RefreshPlan {
+  /** Absolute end of the family. */
+  expiresAt: number;
+  /** Scope and audience the refresh token carries (the grant's full ones). */
+  scope: string[];
+  audience: string[];
+  /** The token this one replaces in rotation. */
+  parentHash: string | undefined;
+}
+
 export interface TokenSetRequest {
+  client: Client;
   subject: TokenSubject;
   now: number;
-  authTime: number;
+  /** When the user authenticated; undefined when no user is involved. */
+  authTime: number | undefined;
   nonce: string | undefined;
-  /** Issue a refresh token whose family ends at this time; undefined for none. */
-  refreshExpiresAt: number | undefined;
-  /** Scope the refresh token carries (the grant's full scope); defaults to the access token's. */
-  refreshScope?: string[];
+  refresh: RefreshPlan | undefined;
+  /** Issue an ID token when the scope has openid (false for grants without an end-user session). */
+  idToken: boolean;
 }
 
 export interface TokenSet {
@@ -22,19 +34,21 @@ export interface TokenSet {
   respond(): Promise<TokenResponse>;
 }
 
-export function buildTokenSet(provider: Provider, req: TokenSetRequest): TokenSet {
-  const { lifetimes } = provider.settings;
-  const access = mintAccessToken(req.subject, req.now, lifetimes.accessToken);
+export async function buildTokenSet(provider: Provider, req: TokenSetRequest): Promise<TokenSet> {
+  const { client, subject, now } = req;
+  const access = await mintAccessToken(provider, client, { subject, now, authTime: req.authTime });
+  const userId = subject.userId;
   const refresh =
-    req.refreshExpiresAt === undefined
+    req.refresh === undefined || userId === undefined
       ? undefined
       : mintRefreshToken(
-          { ...req.subject, scope: req.refreshScope ?? req.subject.scope },
+          { ...subject, userId, scope: req.refresh.scope, audience: req.refresh.audience },
           {
-            now: req.now,
-            authTime: req.authTime,
-            expiresAt: req.refreshExpiresAt,
-            idleTtl: lifetimes.refreshTokenIdle,
+            now,
+            authTime: req.authTime ?? now,
+            expiresAt: req.refresh.expiresAt,
+            idleTtl: client.lifetimes.refreshTokenIdle,
+            parentHash: req.refresh.parentHash,
           },
         );
   return {
@@ -43,18 +57,19 @@ export function buildTokenSet(provider: Provider, req: TokenSetRequest): TokenSe
       const response: TokenResponse = {
         access_token: access.value,
         token_type: 'Bearer',
-        expires_in: lifetimes.accessToken,
-        scope: req.subject.scope.join(' '),
+        expires_in: client.lifetimes.accessToken,
+        scope: subject.scope.join(' '),
       };
       if (refresh) response.refresh_token = refresh.value;
-      if (req.subject.scope.includes('openid')) {
+      if (req.idToken && userId !== undefined && subject.scope.includes('openid')) {
         response.id_token = await signIdToken(provider, {
-          clientId: req.subject.clientId,
-          userId: req.subject.userId,
-          authTime: req.authTime,
+          clientId: client.id,
+          userId,
+          authTime: req.authTime ?? now,
           nonce: req.nonce,
           accessToken: access.value,
-          now: req.now,
+          now,
+          ttl: client.lifetimes.idToken,
         });
       }
       return response;

@@ -3,9 +3,11 @@ import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from '../config/load.js';
 import type { OAuthError } from '../errors/oauth-error.js';
+import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { Store } from '../store/types.js';
 import { pageCsp } from '../views/html.js';
+import { applyCors } from './cors.js';
 import { sendJsonError, sendPageError, toOAuthError } from './errors.js';
 import { decodeUtf8, FormSyntaxError, parseForm } from './form.js';
 import type { Metrics } from './metrics.js';
@@ -16,10 +18,14 @@ export type RouteKind = 'api' | 'page' | 'public';
 declare module 'fastify' {
   interface FastifyContextConfig {
     kind?: RouteKind;
+    /** Origins a browser may call this route from (CORS); absent: no CORS at all. */
+    cors?: ReadonlySet<string>;
   }
   interface FastifyRequest {
     /** The error this request ended with, for the request log line. */
     oauthError: OAuthError | undefined;
+    /** The authenticated client, once known: its own origins decide CORS from then on. */
+    corsClient: Client | undefined;
   }
 }
 
@@ -56,6 +62,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
 
   app.decorateRequest('oauthError', undefined);
+  app.decorateRequest('corsClient', undefined);
   app.register(cookie);
 
   // Only form bodies are parsed; anything else is refused before a handler sees it (415 → invalid_request).
@@ -83,6 +90,11 @@ export function buildApp(options: AppOptions): FastifyInstance {
       reply.header('X-Frame-Options', 'DENY');
       reply.header('Referrer-Policy', 'no-referrer');
     }
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    applyCors(request, reply);
+    return payload;
   });
 
   app.setErrorHandler((err, request, reply) => {

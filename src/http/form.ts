@@ -2,13 +2,22 @@
 
 /** A parsed form or query string. Repeated names are kept aside so each endpoint decides how to refuse them. */
 export class FormParams {
+  /** The first value of each name. */
   readonly values: ReadonlyMap<string, string>;
   /** Names that appeared more than once. */
   readonly repeated: ReadonlySet<string>;
+  private readonly extra: ReadonlyMap<string, string[]>;
 
-  constructor(values: Map<string, string>, repeated: Set<string>) {
+  constructor(values: Map<string, string>, repeated: Set<string>, extra: Map<string, string[]> = new Map()) {
     this.values = values;
     this.repeated = repeated;
+    this.extra = extra;
+  }
+
+  /** Every value of a name that may legitimately repeat (RFC 8707 `resource`). */
+  getAll(name: string): string[] {
+    const first = this.values.get(name);
+    return first === undefined ? [] : [first, ...(this.extra.get(name) ?? [])];
   }
 
   get(name: string): string | undefined {
@@ -17,6 +26,14 @@ export class FormParams {
 
   has(name: string): boolean {
     return this.values.has(name);
+  }
+
+  /** Only the named parameters (every value of each), e.g. a grant's allow-list. */
+  pick(names: ReadonlySet<string>): FormParams {
+    const values = new Map([...this.values].filter(([k]) => names.has(k)));
+    const repeated = new Set([...this.repeated].filter((k) => names.has(k)));
+    const extra = new Map([...this.extra].filter(([k]) => names.has(k)));
+    return new FormParams(values, repeated, extra);
   }
 
   /** Empty values count as absent (RFC 6749 §3.1: "Parameters sent without a value MUST be treated as if omitted"). */
@@ -45,6 +62,7 @@ function decodeComponent(s: string): string {
 export function parseForm(text: string): FormParams {
   const values = new Map<string, string>();
   const repeated = new Set<string>();
+  const extra = new Map<string, string[]>();
   if (text.length === 0) return new FormParams(values, repeated);
   for (const pair of text.split('&')) {
     if (pair === '') continue;
@@ -55,10 +73,14 @@ export function parseForm(text: string): FormParams {
     // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
     if (/[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]/.test(name + value))
       throw new FormSyntaxError('control characters');
-    if (values.has(name)) repeated.add(name);
-    else values.set(name, value);
+    if (values.has(name)) {
+      repeated.add(name);
+      const list = extra.get(name);
+      if (list) list.push(value);
+      else extra.set(name, [value]);
+    } else values.set(name, value);
   }
-  return new FormParams(values, repeated);
+  return new FormParams(values, repeated, extra);
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

@@ -21,6 +21,11 @@ export interface ClientRecord {
   clientId: string;
   /** HMAC-SHA256 of the secret under the provider's client-secret key, base64url; undefined for public clients. */
   secretHash: string | undefined;
+  /**
+   * The secret itself, encrypted (JWE, dir + A256GCM) under the provider's secret-encryption key; only for
+   * client_secret_jwt, which needs the secret as an HMAC key (OIDC Core §9, §16.19).
+   */
+  secretEncrypted: string | undefined;
   metadata: ClientMetadata;
   /** Where the client came from; config clients are replaced at every start. */
   source: 'config' | 'registration';
@@ -51,6 +56,8 @@ export interface AuthorizationRequest {
   codeChallenge: string | undefined;
   prompt: string[];
   maxAge: number | undefined;
+  /** RFC 8707 resource indicators asked for. */
+  resource: string[];
 }
 
 export interface InteractionRecord {
@@ -73,6 +80,8 @@ export interface AuthorizationCodeRecord {
   scope: string[];
   nonce: string | undefined;
   codeChallenge: string | undefined;
+  /** RFC 8707 resource indicators granted with the code. */
+  resource: string[];
   authTime: EpochSeconds;
   expiresAt: EpochSeconds;
   consumedAt: EpochSeconds | undefined;
@@ -82,8 +91,11 @@ export interface AccessTokenRecord {
   tokenHash: string;
   grantId: string;
   clientId: string;
-  userId: string;
+  /** Undefined for tokens a client got for itself (client_credentials). */
+  userId: string | undefined;
   scope: string[];
+  /** Resource servers the token is for (RFC 8707 / RFC 9068 `aud`). */
+  audience: string[];
   issuedAt: EpochSeconds;
   expiresAt: EpochSeconds;
   revokedAt: EpochSeconds | undefined;
@@ -95,8 +107,12 @@ export interface RefreshTokenRecord {
   clientId: string;
   userId: string;
   scope: string[];
+  /** Resource indicators of the grant; refreshed access tokens may narrow them. */
+  audience: string[];
   authTime: EpochSeconds;
   issuedAt: EpochSeconds;
+  /** The token this one replaced in rotation, if any. */
+  parentHash: string | undefined;
   /** Absolute end of the family, fixed at the first sign-in. */
   expiresAt: EpochSeconds;
   /** Idle limit: the token is dead if not used before this. */
@@ -183,14 +199,19 @@ export interface TokenStore {
   insertTokens(provider: string, tokens: IssuedTokens): Promise<void>;
   /**
    * Atomically consumes the live refresh token and stores its successors. When it was already consumed,
-   * revokes the whole grant and answers 'reused' (RFC 9700 §4.14.2).
+   * revokes the whole grant and answers 'reused' (RFC 9700 §4.14.2) - unless it was consumed at most
+   * `graceSeconds` ago and its successor is still unused: then the successor is revoked and replaced by the
+   * new tokens (a client retrying a lost response), so one live refresh token remains either way.
    */
   rotateRefreshToken(
     provider: string,
     tokenHash: string,
     now: EpochSeconds,
     tokens: IssuedTokens,
+    graceSeconds: number,
   ): Promise<RotateResult>;
+  /** Revokes one access token. */
+  revokeAccessToken(provider: string, tokenHash: string, now: EpochSeconds): Promise<void>;
   /**
    * Refresh without rotation: extends the live token's idle limit and stores the new access token in one step.
    * Answers false when the token is no longer live (consumed, revoked or gone).
@@ -205,8 +226,23 @@ export interface TokenStore {
   revokeGrant(provider: string, grantId: string, now: EpochSeconds): Promise<void>;
 }
 
+export interface ReplayStore {
+  /**
+   * Records a JWT id as used until `expiresAt`. Answers false when it was already recorded and has not expired:
+   * the assertion is a replay (RFC 7523 §3, OIDC Core §9).
+   */
+  useJti(
+    provider: string,
+    namespace: string,
+    jti: string,
+    now: EpochSeconds,
+    expiresAt: EpochSeconds,
+  ): Promise<boolean>;
+}
+
 export interface Store
   extends KeyStore,
+    ReplayStore,
     ClientStore,
     UserStore,
     SessionStore,

@@ -1,6 +1,8 @@
-// Opaque access and refresh tokens: random values handed out, SHA-256 hashes stored (RFC 6749 §10.10, RFC 6819 §5.1.4.1.3).
+// Access and refresh tokens: opaque random values or RFC 9068 JWTs handed out, SHA-256 hashes stored (RFC 6819 §5.1.4.1.3).
 import { sha256 } from '../crypto/hash.js';
 import { randomToken } from '../crypto/random.js';
+import type { Client } from '../provider/client.js';
+import type { Provider } from '../provider/provider.js';
 import type { AccessTokenRecord, RefreshTokenRecord } from '../store/types.js';
 
 export interface Minted<T> {
@@ -12,19 +14,54 @@ export interface Minted<T> {
 export interface TokenSubject {
   grantId: string;
   clientId: string;
-  userId: string;
+  /** Undefined when the client acts for itself (client_credentials). */
+  userId: string | undefined;
   scope: string[];
+  /** RFC 8707 resources; empty means the provider's own default audience. */
+  audience: string[];
 }
 
-export function mintAccessToken(subject: TokenSubject, now: number, ttl: number): Minted<AccessTokenRecord> {
-  const value = randomToken();
+export interface AccessTokenInput {
+  subject: TokenSubject;
+  now: number;
+  authTime: number | undefined;
+}
+
+/** RFC 9068 §2.2 claims of a JWT access token. */
+function jwtClaims(provider: Provider, input: AccessTokenInput, ttl: number): Record<string, unknown> {
+  const { subject, now, authTime } = input;
+  const aud = subject.audience.length === 0 ? provider.issuer : subject.audience;
+  return {
+    iss: provider.issuer,
+    // RFC 9068 §2.2: without a resource owner, sub is the client.
+    sub: subject.userId ?? subject.clientId,
+    aud: Array.isArray(aud) && aud.length === 1 ? aud[0] : aud,
+    client_id: subject.clientId,
+    scope: subject.scope.join(' '),
+    jti: randomToken(16),
+    iat: now,
+    exp: now + ttl,
+    ...(authTime !== undefined ? { auth_time: authTime } : {}),
+  };
+}
+
+export async function mintAccessToken(
+  provider: Provider,
+  client: Client,
+  input: AccessTokenInput,
+): Promise<Minted<AccessTokenRecord>> {
+  const ttl = client.lifetimes.accessToken;
+  const value =
+    client.accessTokenFormat === 'jwt'
+      ? await provider.keys.sign(jwtClaims(provider, input, ttl), 'at+jwt')
+      : randomToken();
   return {
     value,
     record: {
-      ...subject,
+      ...input.subject,
       tokenHash: sha256(value),
-      issuedAt: now,
-      expiresAt: now + ttl,
+      issuedAt: input.now,
+      expiresAt: input.now + ttl,
       revokedAt: undefined,
     },
   };
@@ -36,9 +73,13 @@ export interface RefreshTokenTimes {
   /** Absolute end of the family. */
   expiresAt: number;
   idleTtl: number;
+  parentHash: string | undefined;
 }
 
-export function mintRefreshToken(subject: TokenSubject, t: RefreshTokenTimes): Minted<RefreshTokenRecord> {
+export function mintRefreshToken(
+  subject: TokenSubject & { userId: string },
+  t: RefreshTokenTimes,
+): Minted<RefreshTokenRecord> {
   const value = randomToken();
   return {
     value,
@@ -47,6 +88,7 @@ export function mintRefreshToken(subject: TokenSubject, t: RefreshTokenTimes): M
       tokenHash: sha256(value),
       authTime: t.authTime,
       issuedAt: t.now,
+      parentHash: t.parentHash,
       expiresAt: t.expiresAt,
       idleExpiresAt: Math.min(t.now + t.idleTtl, t.expiresAt),
       consumedAt: undefined,

@@ -8,6 +8,7 @@ export interface IdTokenInput {
   nonce: string | undefined;
   accessToken: string;
   now: number;
+  ttl: number;
 }
 
 export function signIdToken(provider: Provider, input: IdTokenInput): Promise<string> {
@@ -15,7 +16,7 @@ export function signIdToken(provider: Provider, input: IdTokenInput): Promise<st
     iss: provider.issuer,
     sub: input.userId,
     aud: input.clientId,
-    exp: input.now + provider.settings.lifetimes.idToken,
+    exp: input.now + input.ttl,
     iat: input.now,
     auth_time: input.authTime,
     at_hash: provider.keys.halfHash(input.accessToken),

@@ -6,28 +6,31 @@ import type { AccessTokenRecord, IssuedTokens, RefreshTokenRecord, Store } from 
 
 const now = 1_800_000_000;
 
-function access(grantId: string, hash = randomUUID()): AccessTokenRecord {
+function access(grantId: string, hash: string = randomUUID()): AccessTokenRecord {
   return {
     tokenHash: hash,
     grantId,
     clientId: 'c',
     userId: 'u',
     scope: ['openid', 'email'],
+    audience: [],
     issuedAt: now,
     expiresAt: now + 3600,
     revokedAt: undefined,
   };
 }
 
-function refresh(grantId: string, hash = randomUUID()): RefreshTokenRecord {
+function refresh(grantId: string, hash: string = randomUUID(), parentHash?: string): RefreshTokenRecord {
   return {
     tokenHash: hash,
     grantId,
     clientId: 'c',
     userId: 'u',
     scope: ['openid', 'offline_access'],
+    audience: ['https://api.example'],
     authTime: now - 10,
     issuedAt: now,
+    parentHash,
     expiresAt: now + 86400,
     idleExpiresAt: now + 3600,
     consumedAt: undefined,
@@ -35,8 +38,11 @@ function refresh(grantId: string, hash = randomUUID()): RefreshTokenRecord {
   };
 }
 
-function tokens(grantId: string, withRefresh = true): IssuedTokens {
-  return { accessToken: access(grantId), refreshToken: withRefresh ? refresh(grantId) : undefined };
+function tokens(grantId: string, withRefresh = true, parentHash?: string): IssuedTokens {
+  return {
+    accessToken: access(grantId),
+    refreshToken: withRefresh ? refresh(grantId, randomUUID(), parentHash) : undefined,
+  };
 }
 
 export function storeContract(name: string, open: () => Promise<Store>): void {
@@ -53,6 +59,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         scope: ['openid'],
         nonce: 'n',
         codeChallenge: undefined,
+        resource: ['https://api.example'],
         authTime: now,
         expiresAt: now + 60,
         consumedAt: undefined,
@@ -61,6 +68,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(found?.nonce, 'n');
       assert.equal(found?.codeChallenge, undefined);
       assert.deepEqual(found?.scope, ['openid']);
+      assert.deepEqual(found?.resource, ['https://api.example']);
       assert.equal(await store.findCode('other-provider', 'code1'), undefined);
       const first = tokens(grantId);
       assert.equal(await store.redeemCode('p', 'code1', now, first), 'redeemed');
@@ -81,16 +89,22 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const start = tokens(grantId);
       await store.insertTokens('p', start);
       const rt = start.refreshToken as RefreshTokenRecord;
-      const next = tokens(grantId);
-      assert.equal(await store.rotateRefreshToken('p', rt.tokenHash, now + 5, next), 'rotated');
-      assert.equal((await store.findRefreshToken('p', rt.tokenHash))?.consumedAt, now + 5);
-      assert.equal(await store.rotateRefreshToken('p', rt.tokenHash, now + 6, tokens(grantId)), 'reused');
+      const next = tokens(grantId, true, rt.tokenHash);
+      assert.equal(await store.rotateRefreshToken('p', rt.tokenHash, now + 5, next, 0), 'rotated');
+      const consumed = await store.findRefreshToken('p', rt.tokenHash);
+      assert.equal(consumed?.consumedAt, now + 5);
+      assert.deepEqual(consumed?.audience, ['https://api.example']);
+      assert.equal(
+        (await store.findRefreshToken('p', next.refreshToken?.tokenHash ?? ''))?.parentHash,
+        rt.tokenHash,
+      );
+      assert.equal(await store.rotateRefreshToken('p', rt.tokenHash, now + 5, tokens(grantId), 0), 'reused');
       assert.equal(
         (await store.findRefreshToken('p', next.refreshToken?.tokenHash ?? ''))?.revokedAt,
         now + 6,
       );
-      assert.equal((await store.findAccessToken('p', next.accessToken.tokenHash))?.revokedAt, now + 6);
-      assert.equal(await store.rotateRefreshToken('p', 'missing', now, tokens(grantId)), 'missing');
+      assert.equal((await store.findAccessToken('p', next.accessToken.tokenHash))?.revokedAt, now + 5);
+      assert.equal(await store.rotateRefreshToken('p', 'missing', now, tokens(grantId), 0), 'missing');
 
       const g2 = randomUUID();
       const other = tokens(g2);
@@ -100,6 +114,82 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal((await store.findRefreshToken('p', hash))?.idleExpiresAt, now + 999);
       await store.revokeGrant('p', g2, now + 7);
       assert.equal(await store.refreshInPlace('p', hash, now + 1000, tokens(g2, false)), false);
+      await store.close();
+    });
+
+    test('refresh grace period: a retry replaces the unused successor; after the successor is used it is reuse', async () => {
+      const store = await open();
+      const grantId = randomUUID();
+      const start = tokens(grantId);
+      await store.insertTokens('p', start);
+      const rt1 = start.refreshToken?.tokenHash as string;
+      const a = tokens(grantId, true, rt1);
+      assert.equal(await store.rotateRefreshToken('p', rt1, now, a, 10), 'rotated');
+      const b = tokens(grantId, true, rt1);
+      assert.equal(await store.rotateRefreshToken('p', rt1, now + 3, b, 10), 'rotated', 'retry within grace');
+      assert.equal((await store.findRefreshToken('p', a.refreshToken?.tokenHash ?? ''))?.revokedAt, now + 3);
+      assert.equal(
+        (await store.findRefreshToken('p', b.refreshToken?.tokenHash ?? ''))?.revokedAt,
+        undefined,
+      );
+      const rt2 = b.refreshToken?.tokenHash as string;
+      assert.equal(
+        await store.rotateRefreshToken('p', rt2, now + 4, tokens(grantId, true, rt2), 10),
+        'rotated',
+      );
+      // rt1's successor has now been used: presenting rt1 again is reuse, even inside the grace period.
+      assert.equal(
+        await store.rotateRefreshToken('p', rt1, now + 5, tokens(grantId, true, rt1), 10),
+        'reused',
+      );
+      const g2 = randomUUID();
+      const s2 = tokens(g2);
+      await store.insertTokens('p', s2);
+      const h = s2.refreshToken?.tokenHash as string;
+      assert.equal(await store.rotateRefreshToken('p', h, now, tokens(g2, true, h), 10), 'rotated');
+      assert.equal(
+        await store.rotateRefreshToken('p', h, now + 11, tokens(g2, true, h), 10),
+        'reused',
+        'after grace',
+      );
+      await store.close();
+    });
+
+    test('jti: single use until it expires; namespaces and providers are apart', async () => {
+      const store = await open();
+      assert.equal(await store.useJti('p', 'client-assertion:c', 'j1', now, now + 60), true);
+      assert.equal(await store.useJti('p', 'client-assertion:c', 'j1', now + 1, now + 61), false);
+      assert.equal(await store.useJti('p', 'client-assertion:d', 'j1', now, now + 60), true);
+      assert.equal(await store.useJti('q', 'client-assertion:c', 'j1', now, now + 60), true);
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => store.useJti('p', 'race', 'j2', now, now + 60)),
+      );
+      assert.equal(results.filter(Boolean).length, 1);
+      // Once expired, the value may be seen again (and its row is reclaimed).
+      assert.equal(await store.useJti('p', 'client-assertion:c', 'j1', now + 100, now + 160), true);
+      await store.close();
+    });
+
+    test('revoking one access token leaves the rest of its grant', async () => {
+      const store = await open();
+      const grantId = randomUUID();
+      const t1 = tokens(grantId);
+      const t2 = tokens(grantId, false);
+      await store.insertTokens('p', t1);
+      await store.insertTokens('p', t2);
+      await store.revokeAccessToken('p', t1.accessToken.tokenHash, now + 1);
+      assert.equal((await store.findAccessToken('p', t1.accessToken.tokenHash))?.revokedAt, now + 1);
+      assert.equal((await store.findAccessToken('p', t2.accessToken.tokenHash))?.revokedAt, undefined);
+      assert.equal(
+        (await store.findRefreshToken('p', t1.refreshToken?.tokenHash ?? ''))?.revokedAt,
+        undefined,
+      );
+      // A client_credentials token has no user.
+      await store.insertTokens('p', {
+        accessToken: { ...access(randomUUID(), 'cc'), userId: undefined },
+        refreshToken: undefined,
+      });
+      assert.equal((await store.findAccessToken('p', 'cc'))?.userId, undefined);
       await store.close();
     });
 
@@ -137,13 +227,34 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         token_endpoint_auth_method: 'none' as const,
         scope: 'openid',
         application_type: 'web' as const,
+        allowed_resources: [],
+        introspect_any_token: false,
       };
       await store.replaceConfigClients('p', [
-        { clientId: 'x', secretHash: undefined, metadata: meta, source: 'config' },
-        { clientId: 'y', secretHash: 'h', metadata: { ...meta, client_id: 'y' }, source: 'config' },
+        {
+          clientId: 'x',
+          secretHash: undefined,
+          secretEncrypted: undefined,
+          metadata: meta,
+          source: 'config',
+        },
+        {
+          clientId: 'y',
+          secretHash: 'h',
+          secretEncrypted: 'jwe',
+          metadata: { ...meta, client_id: 'y' },
+          source: 'config',
+        },
       ]);
+      assert.equal((await store.listClients('p')).find((c) => c.clientId === 'y')?.secretEncrypted, 'jwe');
       await store.replaceConfigClients('p', [
-        { clientId: 'x', secretHash: undefined, metadata: meta, source: 'config' },
+        {
+          clientId: 'x',
+          secretHash: undefined,
+          secretEncrypted: undefined,
+          metadata: meta,
+          source: 'config',
+        },
       ]);
       assert.deepEqual(
         (await store.listClients('p')).map((c) => c.clientId),
@@ -166,6 +277,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           codeChallenge: undefined,
           prompt: [],
           maxAge: undefined,
+          resource: [],
         },
         sessionIdHash: undefined,
         expiresAt: now + 60,

@@ -90,7 +90,7 @@ describe('configuration', () => {
       'providers[0].clients[1].client_id: duplicate client_id a',
       'providers[0].clients[1].redirect_uris[0]:',
       'providers[0].clients[1].redirect_uris[1]:',
-      'providers[0].clients[2].client_secret: a public client',
+      'providers[0].clients[2].client_secret: not used by token_endpoint_auth_method none',
       'providers[0].clients[2].redirect_uris: required',
       'providers[0].users[0].password: give exactly one',
       'providers[0].users[1].username: duplicate username u',

@@ -14,7 +14,7 @@ export const migrations: readonly string[] = [
   ) WITHOUT ROWID;
 
   CREATE TABLE clients (
-    provider TEXT NOT NULL, client_id TEXT NOT NULL, secret_hash TEXT,
+    provider TEXT NOT NULL, client_id TEXT NOT NULL, secret_hash TEXT, secret_encrypted TEXT,
     metadata TEXT NOT NULL, source TEXT NOT NULL CHECK (source IN ('config', 'registration')),
     PRIMARY KEY (provider, client_id)
   ) WITHOUT ROWID;
@@ -46,14 +46,14 @@ export const migrations: readonly string[] = [
   CREATE TABLE authorization_codes (
     provider TEXT NOT NULL, code_hash TEXT NOT NULL, grant_id TEXT NOT NULL,
     client_id TEXT NOT NULL, user_id TEXT NOT NULL, redirect_uri TEXT NOT NULL, scope TEXT NOT NULL,
-    nonce TEXT, code_challenge TEXT, auth_time INTEGER NOT NULL,
+    nonce TEXT, code_challenge TEXT, resource TEXT NOT NULL, auth_time INTEGER NOT NULL,
     expires_at INTEGER NOT NULL, consumed_at INTEGER,
     PRIMARY KEY (provider, code_hash)
   ) WITHOUT ROWID;
 
   CREATE TABLE access_tokens (
     provider TEXT NOT NULL, token_hash TEXT NOT NULL, grant_id TEXT NOT NULL,
-    client_id TEXT NOT NULL, user_id TEXT NOT NULL, scope TEXT NOT NULL,
+    client_id TEXT NOT NULL, user_id TEXT, scope TEXT NOT NULL, audience TEXT NOT NULL,
     issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER,
     PRIMARY KEY (provider, token_hash)
   ) WITHOUT ROWID;
@@ -61,11 +61,18 @@ export const migrations: readonly string[] = [
 
   CREATE TABLE refresh_tokens (
     provider TEXT NOT NULL, token_hash TEXT NOT NULL, grant_id TEXT NOT NULL,
-    client_id TEXT NOT NULL, user_id TEXT NOT NULL, scope TEXT NOT NULL, auth_time INTEGER NOT NULL,
-    issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, idle_expires_at INTEGER NOT NULL,
-    consumed_at INTEGER, revoked_at INTEGER,
+    client_id TEXT NOT NULL, user_id TEXT NOT NULL, scope TEXT NOT NULL, audience TEXT NOT NULL,
+    auth_time INTEGER NOT NULL, issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    idle_expires_at INTEGER NOT NULL, parent_hash TEXT, consumed_at INTEGER, revoked_at INTEGER,
     PRIMARY KEY (provider, token_hash)
   ) WITHOUT ROWID;
   CREATE INDEX refresh_tokens_grant ON refresh_tokens (provider, grant_id);
+  CREATE INDEX refresh_tokens_parent ON refresh_tokens (provider, parent_hash) WHERE parent_hash IS NOT NULL;
+
+  -- JWT ids seen in client assertions and JWT bearer grants, kept until the JWT expires (RFC 7523 §3).
+  CREATE TABLE used_jtis (
+    provider TEXT NOT NULL, namespace TEXT NOT NULL, jti TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, namespace, jti)
+  ) WITHOUT ROWID;
   `,
 ];

@@ -28,6 +28,7 @@ const optStr = (v: unknown): string | undefined =>
   v === null || v === undefined ? undefined : (v as string);
 const optNum = (v: unknown): number | undefined =>
   v === null || v === undefined ? undefined : (v as number);
+/** Scopes and audiences are stored space-joined: neither scope tokens nor URIs contain spaces. */
 const splitScope = (v: unknown): string[] => (v === '' ? [] : (v as string).split(' '));
 
 function toCode(r: Row): AuthorizationCodeRecord {
@@ -40,6 +41,7 @@ function toCode(r: Row): AuthorizationCodeRecord {
     scope: splitScope(r.scope),
     nonce: optStr(r.nonce),
     codeChallenge: optStr(r.code_challenge),
+    resource: splitScope(r.resource),
     authTime: num(r.auth_time),
     expiresAt: num(r.expires_at),
     consumedAt: optNum(r.consumed_at),
@@ -51,8 +53,9 @@ function toAccessToken(r: Row): AccessTokenRecord {
     tokenHash: str(r.token_hash),
     grantId: str(r.grant_id),
     clientId: str(r.client_id),
-    userId: str(r.user_id),
+    userId: optStr(r.user_id),
     scope: splitScope(r.scope),
+    audience: splitScope(r.audience),
     issuedAt: num(r.issued_at),
     expiresAt: num(r.expires_at),
     revokedAt: optNum(r.revoked_at),
@@ -66,8 +69,10 @@ function toRefreshToken(r: Row): RefreshTokenRecord {
     clientId: str(r.client_id),
     userId: str(r.user_id),
     scope: splitScope(r.scope),
+    audience: splitScope(r.audience),
     authTime: num(r.auth_time),
     issuedAt: num(r.issued_at),
+    parentHash: optStr(r.parent_hash),
     expiresAt: num(r.expires_at),
     idleExpiresAt: num(r.idle_expires_at),
     consumedAt: optNum(r.consumed_at),
@@ -99,7 +104,13 @@ export class SqliteStore implements Store {
     now: number,
     t: IssuedTokens,
   ) => RedeemResult;
-  private readonly rotateTx: (provider: string, hash: string, now: number, t: IssuedTokens) => RotateResult;
+  private readonly rotateTx: (
+    provider: string,
+    hash: string,
+    now: number,
+    t: IssuedTokens,
+    grace: number,
+  ) => RotateResult;
   private readonly refreshInPlaceTx: (
     provider: string,
     hash: string,
@@ -128,9 +139,10 @@ export class SqliteStore implements Store {
       ),
       listClients: db.prepare('SELECT * FROM clients WHERE provider = ? ORDER BY client_id'),
       upsertClient: db.prepare(
-        `INSERT INTO clients (provider, client_id, secret_hash, metadata, source) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (provider, client_id) DO UPDATE SET
-           secret_hash = excluded.secret_hash, metadata = excluded.metadata, source = excluded.source`,
+        `INSERT INTO clients (provider, client_id, secret_hash, secret_encrypted, metadata, source)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (provider, client_id) DO UPDATE SET secret_hash = excluded.secret_hash,
+           secret_encrypted = excluded.secret_encrypted, metadata = excluded.metadata, source = excluded.source`,
       ),
       deleteConfigClient: db.prepare(
         "DELETE FROM clients WHERE provider = ? AND client_id = ? AND source = 'config'",
@@ -166,23 +178,24 @@ export class SqliteStore implements Store {
       ),
       insertCode: db.prepare(
         `INSERT INTO authorization_codes (provider, code_hash, grant_id, client_id, user_id, redirect_uri, scope,
-           nonce, code_challenge, auth_time, expires_at, consumed_at)
+           nonce, code_challenge, resource, auth_time, expires_at, consumed_at)
          VALUES (@provider, @codeHash, @grantId, @clientId, @userId, @redirectUri, @scope,
-           @nonce, @codeChallenge, @authTime, @expiresAt, NULL)`,
+           @nonce, @codeChallenge, @resource, @authTime, @expiresAt, NULL)`,
       ),
       findCode: db.prepare('SELECT * FROM authorization_codes WHERE provider = ? AND code_hash = ?'),
       consumeCode: db.prepare(
         'UPDATE authorization_codes SET consumed_at = ? WHERE provider = ? AND code_hash = ? AND consumed_at IS NULL',
       ),
       insertAccess: db.prepare(
-        `INSERT INTO access_tokens (provider, token_hash, grant_id, client_id, user_id, scope, issued_at, expires_at)
-         VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @issuedAt, @expiresAt)`,
+        `INSERT INTO access_tokens (provider, token_hash, grant_id, client_id, user_id, scope, audience,
+           issued_at, expires_at)
+         VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @audience, @issuedAt, @expiresAt)`,
       ),
       insertRefresh: db.prepare(
-        `INSERT INTO refresh_tokens (provider, token_hash, grant_id, client_id, user_id, scope, auth_time,
-           issued_at, expires_at, idle_expires_at)
-         VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @authTime,
-           @issuedAt, @expiresAt, @idleExpiresAt)`,
+        `INSERT INTO refresh_tokens (provider, token_hash, grant_id, client_id, user_id, scope, audience,
+           auth_time, issued_at, parent_hash, expires_at, idle_expires_at)
+         VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @audience,
+           @authTime, @issuedAt, @parentHash, @expiresAt, @idleExpiresAt)`,
       ),
       findAccess: db.prepare('SELECT * FROM access_tokens WHERE provider = ? AND token_hash = ?'),
       findRefresh: db.prepare('SELECT * FROM refresh_tokens WHERE provider = ? AND token_hash = ?'),
@@ -193,6 +206,23 @@ export class SqliteStore implements Store {
       touchRefresh: db.prepare(
         `UPDATE refresh_tokens SET idle_expires_at = ?
          WHERE provider = ? AND token_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL`,
+      ),
+      usedChildren: db
+        .prepare(
+          'SELECT count(*) FROM refresh_tokens WHERE provider = ? AND parent_hash = ? AND consumed_at IS NOT NULL',
+        )
+        .pluck(),
+      revokeLiveChildren: db.prepare(
+        `UPDATE refresh_tokens SET revoked_at = ?
+         WHERE provider = ? AND parent_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL`,
+      ),
+      revokeAccess: db.prepare(
+        'UPDATE access_tokens SET revoked_at = ? WHERE provider = ? AND token_hash = ? AND revoked_at IS NULL',
+      ),
+      insertJti: db.prepare(
+        `INSERT INTO used_jtis (provider, namespace, jti, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (provider, namespace, jti) DO UPDATE SET expires_at = excluded.expires_at
+         WHERE used_jtis.expires_at <= ?`,
       ),
       revokeAccessByGrant: db.prepare(
         'UPDATE access_tokens SET revoked_at = ? WHERE provider = ? AND grant_id = ? AND revoked_at IS NULL',
@@ -205,9 +235,35 @@ export class SqliteStore implements Store {
 
     const s = this.s;
     this.insertTokensTx = db.transaction((provider: string, t: IssuedTokens) => {
-      s.insertAccess.run({ provider, ...t.accessToken, scope: t.accessToken.scope.join(' ') });
-      if (t.refreshToken)
-        s.insertRefresh.run({ provider, ...t.refreshToken, scope: t.refreshToken.scope.join(' ') });
+      const a = t.accessToken;
+      s.insertAccess.run({
+        provider,
+        tokenHash: a.tokenHash,
+        grantId: a.grantId,
+        clientId: a.clientId,
+        userId: a.userId ?? null,
+        scope: a.scope.join(' '),
+        audience: a.audience.join(' '),
+        issuedAt: a.issuedAt,
+        expiresAt: a.expiresAt,
+      });
+      const r = t.refreshToken;
+      if (r) {
+        s.insertRefresh.run({
+          provider,
+          tokenHash: r.tokenHash,
+          grantId: r.grantId,
+          clientId: r.clientId,
+          userId: r.userId,
+          scope: r.scope.join(' '),
+          audience: r.audience.join(' '),
+          authTime: r.authTime,
+          issuedAt: r.issuedAt,
+          parentHash: r.parentHash ?? null,
+          expiresAt: r.expiresAt,
+          idleExpiresAt: r.idleExpiresAt,
+        });
+      }
     });
     this.revokeGrantTx = db.transaction((provider: string, grantId: string, now: number) => {
       s.revokeAccessByGrant.run(now, provider, grantId);
@@ -225,16 +281,29 @@ export class SqliteStore implements Store {
       return 'replayed' as const;
     });
     this.redeemTx = (...args) => redeem.immediate(...args);
-    const rotate = db.transaction((provider: string, hash: string, now: number, t: IssuedTokens) => {
-      if (s.consumeRefresh.run(now, provider, hash).changes === 1) {
-        this.insertTokensTx(provider, t);
-        return 'rotated' as const;
-      }
-      const row = s.findRefresh.get(provider, hash) as Row | undefined;
-      if (!row || row.consumed_at === null) return 'missing' as const;
-      this.revokeGrantTx(provider, str(row.grant_id), now);
-      return 'reused' as const;
-    });
+    const rotate = db.transaction(
+      (provider: string, hash: string, now: number, t: IssuedTokens, grace: number) => {
+        if (s.consumeRefresh.run(now, provider, hash).changes === 1) {
+          this.insertTokensTx(provider, t);
+          return 'rotated' as const;
+        }
+        const row = s.findRefresh.get(provider, hash) as Row | undefined;
+        if (!row || row.consumed_at === null) return 'missing' as const;
+        const withinGrace =
+          grace > 0 &&
+          row.revoked_at === null &&
+          now - num(row.consumed_at) <= grace &&
+          (s.usedChildren.get(provider, hash) as number) === 0;
+        if (withinGrace) {
+          // The retry replaces the successor nobody used yet: still one live refresh token.
+          s.revokeLiveChildren.run(now, provider, hash);
+          this.insertTokensTx(provider, t);
+          return 'rotated' as const;
+        }
+        this.revokeGrantTx(provider, str(row.grant_id), now);
+        return 'reused' as const;
+      },
+    );
     this.rotateTx = (...args) => rotate.immediate(...args);
     const inPlace = db.transaction((provider: string, hash: string, idle: number, t: IssuedTokens) => {
       if (s.touchRefresh.run(idle, provider, hash).changes !== 1) return false;
@@ -265,7 +334,14 @@ export class SqliteStore implements Store {
   }
 
   async deleteExpired(now: EpochSeconds): Promise<number> {
-    const tables = ['sessions', 'interactions', 'authorization_codes', 'access_tokens', 'refresh_tokens'];
+    const tables = [
+      'sessions',
+      'interactions',
+      'authorization_codes',
+      'access_tokens',
+      'refresh_tokens',
+      'used_jtis',
+    ];
     let removed = 0;
     for (const table of tables) {
       removed += this.db.prepare(`DELETE FROM ${table} WHERE expires_at < ?`).run(now).changes;
@@ -309,6 +385,7 @@ export class SqliteStore implements Store {
             provider,
             c.clientId,
             c.secretHash ?? null,
+            c.secretEncrypted ?? null,
             JSON.stringify(c.metadata),
             c.source,
           );
@@ -321,6 +398,7 @@ export class SqliteStore implements Store {
     return (this.s.listClients.all(provider) as Row[]).map((r) => ({
       clientId: str(r.client_id),
       secretHash: optStr(r.secret_hash),
+      secretEncrypted: optStr(r.secret_encrypted),
       metadata: JSON.parse(str(r.metadata)) as ClientMetadata,
       source: r.source as ClientRecord['source'],
     }));
@@ -438,6 +516,7 @@ export class SqliteStore implements Store {
       scope: c.scope.join(' '),
       nonce: c.nonce ?? null,
       codeChallenge: c.codeChallenge ?? null,
+      resource: c.resource.join(' '),
       authTime: c.authTime,
       expiresAt: c.expiresAt,
     });
@@ -478,8 +557,26 @@ export class SqliteStore implements Store {
     tokenHash: string,
     now: EpochSeconds,
     tokens: IssuedTokens,
+    graceSeconds: number,
   ): Promise<RotateResult> {
-    return this.rotateTx(provider, tokenHash, now, tokens);
+    return this.rotateTx(provider, tokenHash, now, tokens, graceSeconds);
+  }
+
+  async revokeAccessToken(provider: string, tokenHash: string, now: EpochSeconds): Promise<void> {
+    this.s.revokeAccess.run(now, provider, tokenHash);
+  }
+
+  // ReplayStore
+
+  async useJti(
+    provider: string,
+    namespace: string,
+    jti: string,
+    now: EpochSeconds,
+    expiresAt: EpochSeconds,
+  ): Promise<boolean> {
+    // Inserts, or takes over a row whose JWT has expired; a live row makes this a no-op: a replay.
+    return this.s.insertJti.run(provider, namespace, jti, expiresAt, now).changes === 1;
   }
 
   async refreshInPlace(

@@ -1,0 +1,55 @@
+// Introspection endpoint (RFC 7662): authenticated confidential callers; a client sees its own tokens unless allowed all.
+import type { FastifyInstance } from 'fastify';
+import { authenticateClient } from '../client-auth/authenticate.js';
+import { clientAuthFailed } from '../client-auth/errors.js';
+import { invalidRequest } from '../errors/oauth-error.js';
+import { corsRoute } from '../http/cors.js';
+import { rejectQueryParameters, requireForm } from '../http/oauth-request.js';
+import type { Provider } from '../provider/provider.js';
+import { type FoundToken, findToken, isActive } from '../tokens/lookup.js';
+import { methodNotAllowed } from './method-not-allowed.js';
+
+async function describe(provider: Provider, token: FoundToken): Promise<Record<string, unknown>> {
+  const r = token.record;
+  const user = r.userId === undefined ? undefined : await provider.store.getUser(provider.name, r.userId);
+  const aud = r.audience.length === 0 ? [provider.issuer] : r.audience;
+  return {
+    active: true,
+    scope: r.scope.join(' '),
+    client_id: r.clientId,
+    ...(user ? { username: user.username } : {}),
+    ...(token.kind === 'access' ? { token_type: 'Bearer' } : {}),
+    exp: r.expiresAt,
+    iat: r.issuedAt,
+    sub: r.userId ?? r.clientId,
+    aud: aud.length === 1 ? aud[0] : aud,
+    iss: provider.issuer,
+  };
+}
+
+export function registerIntrospection(app: FastifyInstance, provider: Provider): void {
+  const url = `${provider.basePath}/introspect`;
+  app.post(url, { config: { kind: 'api', cors: provider.corsOrigins } }, async (request, reply) => {
+    rejectQueryParameters(request);
+    const form = requireForm(request);
+    const now = provider.clock.now();
+    const client = await authenticateClient(
+      provider,
+      { authorization: request.headers.authorization, form },
+      now,
+    );
+    request.corsClient = client;
+    // RFC 7662 §2.1: the caller must be authenticated; a public client proves nothing about itself.
+    if (client.isPublic) throw clientAuthFailed('client_id', `public client ${client.id} cannot introspect`);
+    const value = form.present('token');
+    if (value === undefined) throw invalidRequest('token is required');
+    const found = await findToken(provider, value, form.get('token_type_hint'));
+    // RFC 7662 §2.2: anything the caller may not see is simply inactive.
+    const visible = found && (found.record.clientId === client.id || client.introspectAnyToken);
+    if (!found || !visible || !isActive(found, now))
+      return reply.type('application/json').send({ active: false });
+    return reply.type('application/json').send(await describe(provider, found));
+  });
+  corsRoute(app, url, provider, ['POST']);
+  methodNotAllowed(app, url, ['POST', 'OPTIONS'], 'api');
+}

@@ -1,0 +1,45 @@
+// client_credentials grant (RFC 6749 §4.4): a confidential client gets an access token for itself; no refresh or ID token.
+import { randomUUID } from 'node:crypto';
+import { invalidScope, unauthorizedClient } from '../errors/oauth-error.js';
+import type { Client } from '../provider/client.js';
+import { requestedAudience } from './resource.js';
+import { buildTokenSet } from './token-set.js';
+import type { Grant, GrantContext, TokenResponse } from './types.js';
+
+/** Scopes that only mean something with an end-user. */
+const userScopes = new Set(['openid', 'offline_access', 'profile', 'email', 'address', 'phone']);
+
+/** The requested scopes, all of which the client must be allowed; by default every non-user scope it has. */
+export function clientScope(requested: string | undefined, client: Client, forUser: boolean): string[] {
+  const usable = (s: string) => client.allowedScopes.has(s) && (forUser || !userScopes.has(s));
+  if (requested === undefined) return [...client.allowedScopes].filter(usable);
+  const asked = [...new Set(requested.split(' ').filter((s) => s !== ''))];
+  const refused = asked.filter((s) => !usable(s));
+  if (refused.length > 0) throw invalidScope(`Scope not available to this client: ${refused.join(' ')}`);
+  return asked;
+}
+
+async function handle(ctx: GrantContext): Promise<TokenResponse> {
+  const { provider, client, now } = ctx;
+  // RFC 6749 §4.4: "MUST only be used by confidential clients".
+  if (client.isPublic) throw unauthorizedClient('client_credentials is for confidential clients');
+  const scope = clientScope(ctx.params.present('scope'), client, false);
+  const audience = requestedAudience(ctx.params, client, []);
+  const tokens = await buildTokenSet(provider, {
+    client,
+    subject: { grantId: randomUUID(), clientId: client.id, userId: undefined, scope, audience },
+    now,
+    authTime: undefined,
+    nonce: undefined,
+    idToken: false,
+    refresh: undefined,
+  });
+  await provider.store.insertTokens(provider.name, tokens.stored);
+  return tokens.respond();
+}
+
+export const clientCredentialsGrant: Grant = {
+  grantType: 'client_credentials',
+  parameters: new Set(['scope', 'resource']),
+  handle,
+};

@@ -1,0 +1,75 @@
+// JWT bearer grant (RFC 7523 §2.1, §3): a JWT from a trusted issuer, about one of the provider's users, buys an access token.
+import { randomUUID } from 'node:crypto';
+import { decodeJwt } from 'jose';
+import { jwtBearerGrantType } from '../config/schema.js';
+import { AssertionError, verifyAssertion } from '../crypto/assertion.js';
+import { invalidGrant, invalidRequest } from '../errors/oauth-error.js';
+import { clientScope } from './client-credentials.js';
+import { requestedAudience } from './resource.js';
+import { buildTokenSet } from './token-set.js';
+import type { Grant, GrantContext, TokenResponse } from './types.js';
+
+const rejected = (detail: string) => invalidGrant('The assertion is not acceptable', { detail });
+
+function claimedIssuer(jwt: string): string {
+  try {
+    const iss = decodeJwt(jwt).iss;
+    if (typeof iss === 'string') return iss;
+  } catch {
+    // Falls through to the error below.
+  }
+  throw rejected('assertion is not a JWT with iss');
+}
+
+async function handle(ctx: GrantContext): Promise<TokenResponse> {
+  const { provider, client, now } = ctx;
+  const assertion = ctx.params.present('assertion');
+  if (assertion === undefined) throw invalidRequest('assertion is required');
+  const iss = claimedIssuer(assertion);
+  const trusted = provider.settings.jwtBearer.issuers.find((i) => i.issuer === iss);
+  if (!trusted) throw rejected(`untrusted issuer ${iss.slice(0, 200)}`);
+
+  let payload: Awaited<ReturnType<typeof verifyAssertion>>;
+  try {
+    payload = await verifyAssertion(assertion, {
+      key: provider.keySets.resolver(trusted),
+      algorithms: trusted.algorithms,
+      issuer: trusted.issuer,
+      subject: undefined,
+      // RFC 7523 §3: aud identifies the authorization server; its token endpoint URL is accepted too.
+      audiences: [provider.issuer, `${provider.issuer}/token`],
+      audienceMustBeString: false,
+      now,
+      maxLifetime: provider.settings.maxAssertionLifetime,
+    });
+  } catch (err) {
+    if (err instanceof AssertionError) throw rejected(err.message);
+    throw err;
+  }
+  // RFC 7523 §3: the server may keep used jti values to refuse replays; we must.
+  if (!(await provider.store.useJti(provider.name, `jwt-bearer:${iss}`, payload.jti, now, payload.exp)))
+    throw rejected('assertion replayed');
+  const sub = String(payload.sub);
+  const user = await provider.store.findUserByUsername(provider.name, sub);
+  if (!user) throw rejected('subject is not a user of this provider');
+
+  const scope = clientScope(ctx.params.present('scope'), client, true).filter((s) => s !== 'offline_access');
+  const audience = requestedAudience(ctx.params, client, []);
+  const tokens = await buildTokenSet(provider, {
+    client,
+    subject: { grantId: randomUUID(), clientId: client.id, userId: user.id, scope, audience },
+    now,
+    authTime: undefined,
+    nonce: undefined,
+    idToken: false,
+    refresh: undefined,
+  });
+  await provider.store.insertTokens(provider.name, tokens.stored);
+  return tokens.respond();
+}
+
+export const jwtBearerGrant: Grant = {
+  grantType: jwtBearerGrantType,
+  parameters: new Set(['assertion', 'scope', 'resource']),
+  handle,
+};
