@@ -101,7 +101,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.rotateRefreshToken('p', rt.tokenHash, now + 5, tokens(grantId), 0), 'reused');
       assert.equal(
         (await store.findRefreshToken('p', next.refreshToken?.tokenHash ?? ''))?.revokedAt,
-        now + 6,
+        now + 5,
       );
       assert.equal((await store.findAccessToken('p', next.accessToken.tokenHash))?.revokedAt, now + 5);
       assert.equal(await store.rotateRefreshToken('p', 'missing', now, tokens(grantId), 0), 'missing');
