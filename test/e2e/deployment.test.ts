@@ -18,11 +18,12 @@ describe('behind a proxy: publicUrl https://op.example.com', () => {
   const local = (path: string) => `${t.baseUrl}/oidc/endpoint/default${path}`;
 
   test('issuer and endpoints come from publicUrl, never from Host or X-Forwarded-Host', async () => {
-    for (const headers of [
+    const variants: Record<string, string>[] = [
       {},
       { host: 'evil.example' },
       { 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http' },
-    ]) {
+    ];
+    for (const headers of variants) {
       const doc = (await (
         await fetch(local('/.well-known/openid-configuration'), { headers })
       ).json()) as Record<string, string>;
