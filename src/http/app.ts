@@ -57,6 +57,27 @@ export function buildApp(options: AppOptions): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // Errors Fastify raises before routing (a path that is not valid percent-encoding) get our error shape too.
+    frameworkErrors: (err, request, reply) => {
+      const oauth = toOAuthError(err);
+      request.oauthError = oauth;
+      if (request.url.includes('/interaction/') || request.url.includes('/authorize')) sendPageError(reply, oauth);
+      else sendJsonError(reply, oauth);
+    },
+    // Requests Node's HTTP parser refuses never reach Fastify; answer them in the same JSON shape.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
+      if (!socket.writable) return;
+      const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+      const body = JSON.stringify({
+        error: 'invalid_request',
+        error_description: tooLarge ? 'Request headers too large' : 'Malformed HTTP request',
+      });
+      socket.end(
+        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+          'Content-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n' +
+          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
+    },
     ...(options.https ? { https: options.https } : {}),
   };
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;

@@ -2,10 +2,15 @@
 import type { FastifyError, FastifyReply } from 'fastify';
 import { OAuthError } from '../errors/oauth-error.js';
 import { errorPage } from '../views/pages.js';
+import { FormSyntaxError } from './form.js';
 
 /** Fastify's own 4xx errors (bad content type, body too large, bad JSON) become invalid_request; the rest server_error. */
 export function toOAuthError(err: unknown): OAuthError {
   if (err instanceof OAuthError) return err;
+  if (err instanceof FormSyntaxError)
+    return new OAuthError('invalid_request', 'Malformed parameters: bad percent-encoding or not UTF-8', {
+      detail: err.message,
+    });
   const fe = err as Partial<FastifyError>;
   const status = typeof fe.statusCode === 'number' ? fe.statusCode : 500;
   if (status >= 400 && status < 500) {

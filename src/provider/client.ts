@@ -109,5 +109,7 @@ export function matchRedirectUri(client: Client, candidate: string): boolean {
   if (client.metadata.application_type !== 'native') return false;
   const m = /^http:\/\/(127\.0\.0\.1|\[::1\]):(\d{1,5})([/?].*)?$/.exec(candidate);
   if (!m) return false;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return false;
   return client.redirectUris.includes(`http://${m[1]}${m[3] ?? ''}`);
 }
