@@ -61,7 +61,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
     frameworkErrors: (err, request, reply) => {
       const oauth = toOAuthError(err);
       request.oauthError = oauth;
-      if (request.url.includes('/interaction/') || request.url.includes('/authorize')) sendPageError(reply, oauth);
+      if (request.url.includes('/interaction/') || request.url.includes('/authorize'))
+        sendPageError(reply, oauth);
       else sendJsonError(reply, oauth);
     },
     // Requests Node's HTTP parser refuses never reach Fastify; answer them in the same JSON shape.
