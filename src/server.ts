@@ -55,6 +55,16 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
       registerRoutes: (a) => registerRoutes(a, providers, store, metrics),
     });
+    for (const p of config.providers) {
+      if (
+        p.secretEncryptionKey === undefined &&
+        p.clients.some((c) => c.token_endpoint_auth_method === 'client_secret_jwt')
+      )
+        app.log.warn(
+          { provider: p.name },
+          'client_secret_jwt secrets are encrypted with a key kept in the same database; set secretEncryptionKey from the environment',
+        );
+    }
     await app.listen({ host: config.server.host, port: config.server.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.server.port;

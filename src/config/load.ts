@@ -150,6 +150,11 @@ function checkClientAuth(c: ClientConfig, add: (path: PropertyKey[], message: st
   if (method !== 'private_key_jwt' && (c.jwks !== undefined || c.jwks_uri !== undefined))
     add(['jwks'], 'jwks and jwks_uri are only used with private_key_jwt');
   if (c.jwks_uri !== undefined && !isHttpUrl(c.jwks_uri)) add(['jwks_uri'], 'must be an http(s) URL');
+  c.jwks?.keys.forEach((k, ki) => {
+    // A private or symmetric member means the client's secret key was pasted here: refuse, do not publish it further.
+    if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in k))
+      add(['jwks', 'keys', ki], 'must be a public key (no d, p, q, dp, dq, qi or k member)');
+  });
   const alg = c.token_endpoint_auth_signing_alg;
   if (alg !== undefined) {
     if (method === 'client_secret_jwt' && !(hmacAlgs as readonly string[]).includes(alg))
