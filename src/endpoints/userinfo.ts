@@ -59,6 +59,8 @@ async function userinfo(provider: Provider, request: FastifyRequest, reply: Fast
   // Only access tokens are in this table: an ID token or refresh token never matches.
   const token = await provider.store.findAccessToken(provider.name, sha256(value));
   if (!token || token.revokedAt !== undefined || token.expiresAt <= provider.clock.now()) throw invalid();
+  // From here on, only the origins of the client the token belongs to may read the answer.
+  request.corsClient = provider.getClient(token.clientId);
   if (!token.scope.includes('openid'))
     throw bearerError(provider, 'insufficient_scope', 'The access token lacks the openid scope');
   // A token a client got for itself (client_credentials) has no user to describe.
