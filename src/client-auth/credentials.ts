@@ -67,7 +67,11 @@ export function presentedCredentials(input: AuthInput): PresentedCredentials {
   const credentials =
     found[0] ?? (bodyClientId === undefined ? undefined : { carrier: 'client_id', clientId: bodyClientId });
   if (credentials === undefined) throw clientAuthFailed('client_id', 'no client authentication');
-  if (bodyClientId !== undefined && bodyClientId !== credentials.clientId)
+  if (bodyClientId !== undefined && bodyClientId !== credentials.clientId) {
+    // An assertion about another client than the one named is a failed authentication, not a malformed request.
+    if (credentials.carrier === 'assertion')
+      throw clientAuthFailed('assertion', 'client_id differs from assertion sub');
     throw invalidRequest('client_id does not match the authenticated client');
+  }
   return credentials as PresentedCredentials;
 }

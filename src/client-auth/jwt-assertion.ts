@@ -37,7 +37,7 @@ export async function verifyClientAssertion(
       `client-assertion:${client.id}`,
       verified.jti,
       now,
-      verified.exp,
+      verified.replayUntil,
     ))
   )
     throw clientAuthFailed('assertion', 'client assertion replayed');

@@ -143,6 +143,13 @@ function checkClientAuth(c: ClientConfig, add: (path: PropertyKey[], message: st
   const method = c.token_endpoint_auth_method;
   if (secretMethods.has(method) && c.client_secret === undefined)
     add(['client_secret'], `required for token_endpoint_auth_method ${method}`);
+  // RFC 7518 §3.2: an HMAC key at least as long as the hash output (256 bits for HS256).
+  if (
+    method === 'client_secret_jwt' &&
+    c.client_secret !== undefined &&
+    Buffer.byteLength(c.client_secret) < 32
+  )
+    add(['client_secret'], 'client_secret_jwt needs a secret of at least 32 bytes (RFC 7518 §3.2)');
   if (!secretMethods.has(method) && c.client_secret !== undefined)
     add(['client_secret'], `not used by token_endpoint_auth_method ${method}; remove it`);
   if (method === 'private_key_jwt' && (c.jwks === undefined) === (c.jwks_uri === undefined))

@@ -25,10 +25,14 @@ export class AssertionError extends Error {
 /** Time a clock may be ahead of ours, seconds (security checklist C6). */
 const skew = 60;
 
-export async function verifyAssertion(
-  jwt: string,
-  rules: AssertionRules,
-): Promise<JWTPayload & { jti: string; exp: number }> {
+export interface VerifiedAssertion extends JWTPayload {
+  jti: string;
+  exp: number;
+  /** Until when the jti must be remembered: exp plus the tolerated skew, the last moment it would still pass. */
+  replayUntil: number;
+}
+
+export async function verifyAssertion(jwt: string, rules: AssertionRules): Promise<VerifiedAssertion> {
   let payload: JWTPayload;
   try {
     // jose refuses unknown `crit` extensions (RFC 7515 §4.1.11) and ignores jku/x5u/jwk: keys come from `key` only.
@@ -55,5 +59,5 @@ export async function verifyAssertion(
   if (typeof iat === 'number' && iat > rules.now + skew) throw new AssertionError('iat in the future');
   if (typeof nbf === 'number' && nbf > rules.now + skew) throw new AssertionError('nbf in the future');
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > 255) throw new AssertionError('bad jti');
-  return { ...payload, jti, exp };
+  return { ...payload, jti, exp, replayUntil: exp + skew };
 }

@@ -47,7 +47,9 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
     throw err;
   }
   // RFC 7523 §3: the server may keep used jti values to refuse replays; we must.
-  if (!(await provider.store.useJti(provider.name, `jwt-bearer:${iss}`, payload.jti, now, payload.exp)))
+  if (
+    !(await provider.store.useJti(provider.name, `jwt-bearer:${iss}`, payload.jti, now, payload.replayUntil))
+  )
     throw rejected('assertion replayed');
   const sub = String(payload.sub);
   const user = await provider.store.findUserByUsername(provider.name, sub);

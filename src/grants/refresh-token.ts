@@ -17,7 +17,12 @@ async function validateRefreshToken(ctx: GrantContext): Promise<RefreshTokenReco
   if (!token) throw invalid('unknown refresh token');
   // RFC 6749 §6 / §10.4: bound to the client it was issued to.
   if (token.clientId !== client.id) throw invalid('refresh token of another client');
-  if (token.revokedAt !== undefined) throw invalid('refresh token revoked');
+  if (token.revokedAt !== undefined) {
+    // A revoked token that is still live in its family was replaced after a retry: whoever holds it
+    // intercepted the lost response, so the grant ends (a no-op when the grant was revoked anyway).
+    await provider.store.revokeGrant(provider.name, token.grantId, now);
+    throw invalid('revoked refresh token presented; grant revoked');
+  }
   // A consumed token goes on to the store's rotation step, which tells a retry in the grace period from reuse.
   if (token.expiresAt <= now || token.idleExpiresAt <= now) throw invalid('refresh token expired');
   return token;
