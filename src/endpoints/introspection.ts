@@ -1,12 +1,10 @@
 // Introspection endpoint (RFC 7662): authenticated confidential callers; a client sees its own tokens unless allowed all.
 import type { FastifyInstance } from 'fastify';
-import { authenticateClient } from '../client-auth/authenticate.js';
 import { clientAuthFailed } from '../client-auth/errors.js';
-import { invalidRequest } from '../errors/oauth-error.js';
 import { corsRoute } from '../http/cors.js';
-import { rejectQueryParameters, requireForm } from '../http/oauth-request.js';
 import type { Provider } from '../provider/provider.js';
 import { type FoundToken, findToken, isActive } from '../tokens/lookup.js';
+import { clientRequest, tokenParam } from './client-request.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 
 async function describe(provider: Provider, token: FoundToken): Promise<Record<string, unknown>> {
@@ -30,20 +28,10 @@ async function describe(provider: Provider, token: FoundToken): Promise<Record<s
 export function registerIntrospection(app: FastifyInstance, provider: Provider): void {
   const url = `${provider.basePath}/introspect`;
   app.post(url, { config: { kind: 'api', cors: provider.corsOrigins } }, async (request, reply) => {
-    rejectQueryParameters(request);
-    const form = requireForm(request);
-    const now = provider.clock.now();
-    const client = await authenticateClient(
-      provider,
-      { authorization: request.headers.authorization, form },
-      now,
-    );
-    request.corsClient = client;
+    const { form, client, now } = await clientRequest(provider, request);
     // RFC 7662 §2.1: the caller must be authenticated; a public client proves nothing about itself.
     if (client.isPublic) throw clientAuthFailed('client_id', `public client ${client.id} cannot introspect`);
-    const value = form.present('token');
-    if (value === undefined) throw invalidRequest('token is required');
-    const found = await findToken(provider, value, form.get('token_type_hint'));
+    const found = await findToken(provider, tokenParam(form), form.get('token_type_hint'));
     // RFC 7662 §2.2: anything the caller may not see is simply inactive.
     const visible = found && (found.record.clientId === client.id || client.introspectAnyToken);
     if (!found || !visible || !isActive(found, now))

@@ -1,28 +1,17 @@
 // Revocation endpoint (RFC 7009 §2): an authenticated client revokes its own tokens; a refresh token takes its grant with it.
 import type { FastifyInstance } from 'fastify';
-import { authenticateClient } from '../client-auth/authenticate.js';
-import { invalidRequest, unauthorizedClient } from '../errors/oauth-error.js';
+import { unauthorizedClient } from '../errors/oauth-error.js';
 import { corsRoute } from '../http/cors.js';
-import { rejectQueryParameters, requireForm } from '../http/oauth-request.js';
 import type { Provider } from '../provider/provider.js';
 import { findToken } from '../tokens/lookup.js';
+import { clientRequest, tokenParam } from './client-request.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 
 export function registerRevocation(app: FastifyInstance, provider: Provider): void {
   const url = `${provider.basePath}/revoke`;
   app.post(url, { config: { kind: 'api', cors: provider.corsOrigins } }, async (request, reply) => {
-    rejectQueryParameters(request);
-    const form = requireForm(request);
-    const now = provider.clock.now();
-    const client = await authenticateClient(
-      provider,
-      { authorization: request.headers.authorization, form },
-      now,
-    );
-    request.corsClient = client;
-    const value = form.present('token');
-    if (value === undefined) throw invalidRequest('token is required');
-    const found = await findToken(provider, value, form.get('token_type_hint'));
+    const { form, client, now } = await clientRequest(provider, request);
+    const found = await findToken(provider, tokenParam(form), form.get('token_type_hint'));
     // RFC 7009 §2.2: an invalid or unknown token still answers 200.
     if (found) {
       // RFC 7009 §2.1: only the client the token was issued to may revoke it.

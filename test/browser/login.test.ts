@@ -1,35 +1,17 @@
 // The login and consent pages of interface.md in a real browser: Debian's headless Chromium driven by playwright-core.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, chromiumSkip, withChromium } from '../helpers/browser.js';
 import { alice, demoClient, startTestServer, type TestServer } from '../helpers/server.js';
 import { authorizeUrl, basic, pkcePair, postForm } from '../helpers/user-agent.js';
 
-/** Never a downloaded browser: the one Debian's `chromium` package installs. */
-const CHROMIUM = '/usr/bin/chromium';
-/** The machine's network is closed: keep Chromium from calling home (and failing) at every start. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const REDIRECT_URI = demoClient.redirect_uris[0] as string;
 const CLIENT_ORIGIN = new URL(REDIRECT_URI).origin;
 
-// Missing Chromium skips the suite on a developer machine; in CI (CI=true) the suite runs and fails instead.
-const skip =
-  !existsSync(CHROMIUM) && process.env.CI !== 'true'
-    ? `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install chromium) to run the browser tests`
-    : false;
+const skip = chromiumSkip;
 
 interface Browser {
   context: BrowserContext;
@@ -40,18 +22,13 @@ interface Browser {
 
 /** A phone-sized Chromium with a fresh profile; the client's redirect URI is answered locally. */
 async function withBrowser(fn: (b: Browser) => Promise<void>): Promise<void> {
-  const profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
-  let context: BrowserContext | undefined;
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      viewport: { width: 390, height: 844 },
-      deviceScaleFactor: 1,
-      isMobile: true,
-      hasTouch: true,
-    });
+  const phone = {
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 1,
+    isMobile: true,
+    hasTouch: true,
+  };
+  await withChromium(phone, async (context) => {
     const clientRequests: string[] = [];
     // rp.example does not exist: the browser's request to it is the authorization response we want to see.
     await context.route(`${CLIENT_ORIGIN}/**`, (route) => {
@@ -60,10 +37,7 @@ async function withBrowser(fn: (b: Browser) => Promise<void>): Promise<void> {
     });
     const page = context.pages()[0] ?? (await context.newPage());
     await fn({ context, page, clientRequests });
-  } finally {
-    await context?.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+  });
 }
 
 describe('login and consent pages in Chromium', { skip }, () => {

@@ -1,36 +1,18 @@
 // A single-page app in real headless Chromium: a page on its own origin runs the PKCE code flow as a public client,
 // calling discovery, the token endpoint and UserInfo with fetch (CORS), as RFC 9700 §2.1.1 and §2.6 describe.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, chromiumSkip, withChromium } from '../helpers/browser.js';
 import { alice, startTestServer, type TestServer } from '../helpers/server.js';
 
-/** Never a downloaded browser: the one Debian's `chromium` package installs. */
-const CHROMIUM = '/usr/bin/chromium';
-/** The machine's network is closed: keep Chromium from calling home (and failing) at every start. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const CLIENT_ID = 'browser-spa';
 
-// Missing Chromium skips the suite on a developer machine; in CI (CI=true) the suite runs and fails instead.
-const skip =
-  !existsSync(CHROMIUM) && process.env.CI !== 'true'
-    ? `Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install chromium) to run the browser tests`
-    : false;
+const skip = chromiumSkip;
 
 /** Shared by both pages: the provider and client settings the SPA is built with. */
 interface SpaSettings {
@@ -191,21 +173,8 @@ function closeSite(site: StaticSite | undefined): Promise<void> {
 }
 
 /** Chromium with a fresh profile, removed afterwards. */
-async function withBrowser(fn: (context: BrowserContext, page: Page) => Promise<void>): Promise<void> {
-  const profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
-  let context: BrowserContext | undefined;
-  try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
-    const page = context.pages()[0] ?? (await context.newPage());
-    await fn(context, page);
-  } finally {
-    await context?.close();
-    rmSync(profile, { recursive: true, force: true });
-  }
+function withBrowser(fn: (context: BrowserContext, page: Page) => Promise<void>): Promise<void> {
+  return withChromium({}, async (context) => fn(context, context.pages()[0] ?? (await context.newPage())));
 }
 
 describe('a single-page app in Chromium: PKCE code flow with fetch and CORS', { skip }, () => {

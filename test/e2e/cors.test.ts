@@ -1,7 +1,9 @@
 // CORS for browser clients (Fetch standard; RFC 9700 §2.6; security checklist U2): exact allowed origins on the
 // token, UserInfo, revocation, introspection, JWK Set and discovery endpoints; never on authorize or the login pages.
+
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { call, type Reply } from '../helpers/http.js';
 import {
   alice,
   bob,
@@ -11,6 +13,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
+
 import { authorizeUrl, basic, pkcePair, signIn, UserAgent } from '../helpers/user-agent.js';
 
 const SPA_ORIGIN = 'https://spa.example';
@@ -39,13 +42,6 @@ const corsEndpoints: { path: string; method: string }[] = [
   { path: '/.well-known/openid-configuration', method: 'GET' },
 ];
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  json: Record<string, unknown>;
-  text: string;
-}
-
 let t: TestServer;
 
 before(async () => {
@@ -56,18 +52,6 @@ before(async () => {
   });
 });
 after(() => t?.close());
-
-async function call(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, { redirect: 'manual', ...init });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = {};
-  }
-  return { status: res.status, headers: res.headers, json, text };
-}
 
 function preflight(
   path: string,

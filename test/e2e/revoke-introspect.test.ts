@@ -1,8 +1,10 @@
 // Revocation (RFC 7009), introspection (RFC 7662), token-type confusion at UserInfo, discovery and the JWK Set
 // (security checklist N1, V1, U1, C9, T7, D1, J1).
+
 import assert from 'node:assert/strict';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
+import { call, type Reply } from '../helpers/http.js';
 import {
   alice,
   defaultProvider,
@@ -12,6 +14,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
+
 import { authorizeUrl, basic, pkcePair, signIn, UserAgent } from '../helpers/user-agent.js';
 
 /** A resource server: confidential, client_credentials only, allowed to introspect every token of the provider. */
@@ -24,13 +27,6 @@ const resourceServer = {
 };
 
 type ClientName = 'web' | 'spa' | 'poster' | 'rs';
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  json: Record<string, unknown>;
-  text: string;
-}
 
 interface Tokens {
   access_token: string;
@@ -54,18 +50,6 @@ before(async () => {
   });
 });
 after(() => t?.close());
-
-async function call(url: string, init: RequestInit = {}): Promise<Reply> {
-  const res = await fetch(url, { redirect: 'manual', ...init });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = {};
-  }
-  return { status: res.status, headers: res.headers, json, text };
-}
 
 /** Each client's registered authentication: Basic for web and rs, body secret for poster, client_id for spa. */
 function authAs(client: ClientName): { form: Record<string, string>; headers: Record<string, string> } {

@@ -1,8 +1,10 @@
 // Token and UserInfo endpoint errors (RFC 6749 §2.3, §3.2, §4.1.3, §5, §6, §10.5; RFC 7636 §4.6; RFC 6750 §2-3;
 // RFC 9700 §2.2.2, §4.8.2, §4.14.2; OIDC Core §3.1.3, §5.3; checklist A8-A10, T1-T2, T4-T8, R1-R2, C1, U1, C9, O2).
+
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { call, type Reply } from '../helpers/http.js';
 import {
   alice,
   bob,
@@ -12,16 +14,10 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
+
 import { authorizeUrl, basic, pkcePair, signIn, UserAgent } from '../helpers/user-agent.js';
 
 type ClientName = 'web' | 'spa' | 'poster';
-
-interface Reply {
-  status: number;
-  headers: Headers;
-  json: Record<string, unknown>;
-  text: string;
-}
 
 interface IssuedCode {
   code: string;
@@ -55,18 +51,6 @@ function assertError(res: Reply, status: number, error: string): void {
   assert.equal(res.status, status, `expected ${status} ${error}, got ${res.status} ${res.text}`);
   assert.equal(res.json.error, error, res.text);
   assert.equal(typeof res.json.error_description, 'string');
-}
-
-async function call(url: string, init: RequestInit): Promise<Reply> {
-  const res = await fetch(url, { redirect: 'manual', ...init });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = {};
-  }
-  return { status: res.status, headers: res.headers, json, text };
 }
 
 let t: TestServer;
