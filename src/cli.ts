@@ -20,7 +20,19 @@ function readConfig(file: string): Config | undefined {
 }
 
 async function serve(config: Config, demo: boolean): Promise<number> {
-  const server = await startServer(config);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(config);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      process.stderr.write(
+        `gatehouse: cannot listen on ${config.server.host}:${config.server.port} (${code})\n`,
+      );
+      return 1;
+    }
+    throw err;
+  }
   if (demo) process.stdout.write(demoBanner(config));
   process.stdout.write(`gatehouse listening on ${server.listenUrl} (public URL ${config.publicUrl})\n`);
   return new Promise((resolve) => {

@@ -229,6 +229,10 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
         const problem = checkRedirectUri(uri, c);
         if (problem) add(at('redirect_uris', ui), problem);
       });
+      c.post_logout_redirect_uris.forEach((uri, ui) => {
+        const problem = checkRedirectUri(uri, c);
+        if (problem) add(at('post_logout_redirect_uris', ui), problem);
+      });
     });
     p.jwtBearer.issuers.forEach((iss, ii) => {
       if ((iss.jwks === undefined) === (iss.jwks_uri === undefined))

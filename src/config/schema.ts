@@ -1,7 +1,16 @@
 // The configuration schema: every key, its type, its default and why (interface.md "Configuration file").
 import { z } from 'zod';
 
-const seconds = (def: number, max = 10 * 365 * 86400) => z.number().int().positive().max(max).default(def);
+/**
+ * `${ENV}` interpolation yields strings; numbers and booleans accept their decimal or true/false spelling,
+ * so `port: ${PORT}` works. Nothing else is coerced.
+ */
+const fromEnv = (v: unknown) =>
+  typeof v === 'string' && /^-?\d+$/.test(v) ? Number(v) : v === 'true' ? true : v === 'false' ? false : v;
+const bool = () => z.preprocess(fromEnv, z.boolean());
+
+const seconds = (def: number, max = 10 * 365 * 86400) =>
+  z.preprocess(fromEnv, z.number().int().positive().max(max)).default(def);
 
 /** Scope tokens per RFC 6749 §3.3: printable ASCII without space, '"' or '\'. */
 const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -42,10 +51,14 @@ export type AssertionAlg = (typeof asymmetricAlgs)[number] | (typeof hmacAlgs)[n
 
 const jwksSchema = z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) });
 const lifetime = z
-  .number()
-  .int()
-  .positive()
-  .max(10 * 365 * 86400)
+  .preprocess(
+    fromEnv,
+    z
+      .number()
+      .int()
+      .positive()
+      .max(10 * 365 * 86400),
+  )
   .optional();
 
 export const signingAlgs = ['RS256', 'ES256', 'EdDSA'] as const;
@@ -62,6 +75,8 @@ export const clientSchema = z.strictObject({
   client_secret: z.string().min(1).max(512).optional(),
   client_name: z.string().max(255).optional(),
   redirect_uris: z.array(z.string()).default([]),
+  /** Where RP-initiated logout may return to (OIDC RP-Initiated Logout §3); kept for the logout endpoint. */
+  post_logout_redirect_uris: z.array(z.string()).default([]),
   grant_types: z.array(z.enum(grantTypes)).min(1).default(['authorization_code']),
   response_types: z.array(z.enum(['code'])).default(['code']),
   token_endpoint_auth_method: z.enum(clientAuthMethods).default('client_secret_basic'),
@@ -85,9 +100,9 @@ export const clientSchema = z.strictObject({
   /** `opaque` or `jwt` (RFC 9068); default: the provider's accessTokenFormat. */
   access_token_format: z.enum(['opaque', 'jwt']).optional(),
   /** Rotate refresh tokens for this confidential client; default: the provider's refreshTokenRotation. Public clients always rotate. */
-  refresh_token_rotation: z.boolean().optional(),
+  refresh_token_rotation: bool().optional(),
   /** Lets this client (a resource server) introspect any token of the provider, not only its own. */
-  introspect_any_token: z.boolean().default(false),
+  introspect_any_token: bool().default(false),
   /** Per-client lifetimes in seconds; default: the provider's `lifetimes`. */
   access_token_lifetime: lifetime,
   id_token_lifetime: lifetime,
@@ -154,16 +169,16 @@ export const providerSchema = z.strictObject({
    * Issue a new refresh token at every refresh and revoke the family when an old one is replayed, for
    * confidential clients (public clients always rotate, RFC 9700 §4.14.2). Overridable per client.
    */
-  refreshTokenRotation: z.boolean().default(true),
+  refreshTokenRotation: bool().default(true),
   /**
    * Seconds during which a just-rotated refresh token may be presented again (a retry after a lost response):
    * the unused successor is replaced instead of the grant being revoked. 0 turns it off.
    */
-  refreshTokenGracePeriod: z.number().int().min(0).max(300).default(0),
+  refreshTokenGracePeriod: z.preprocess(fromEnv, z.number().int().min(0).max(300)).default(0),
   /** Access token format: `opaque` random strings, or `jwt` per RFC 9068. Overridable per client. */
   accessTokenFormat: z.enum(['opaque', 'jwt']).default('opaque'),
   /** Longest lifetime (exp - now) accepted on a client assertion or JWT bearer assertion, seconds. */
-  maxAssertionLifetime: z.number().int().positive().max(3600).default(300),
+  maxAssertionLifetime: z.preprocess(fromEnv, z.number().int().positive().max(3600)).default(300),
   /**
    * Key (at least 32 characters) that encrypts the client_secret_jwt secrets kept in the store.
    * Generated and kept in the store when omitted; set it (from `${ENV}`) to keep it out of the database.
@@ -181,18 +196,18 @@ export const providerSchema = z.strictObject({
 export const serverSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
-    port: z.number().int().min(0).max(65535).default(8080),
+    port: z.preprocess(fromEnv, z.number().int().min(0).max(65535)).default(8080),
     /** The base URL clients see; issuers are built from it, never from the Host header. */
     publicUrl: z.string().optional(),
     tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
     /** Trust X-Forwarded-For from this many proxy hops (client IPs in logs). Issuers never depend on it. */
-    trustProxy: z.union([z.boolean(), z.number().int().min(0)]).default(false),
+    trustProxy: z.preprocess(fromEnv, z.union([z.boolean(), z.number().int().min(0)])).default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /**
      * Let the provider fetch `jwks_uri` documents from loopback and private addresses, and over http.
      * Off by default: those fetches are an SSRF vector (RFC 9700 §4.15). For tests and closed networks.
      */
-    allowPrivateNetworkFetch: z.boolean().default(false),
+    allowPrivateNetworkFetch: bool().default(false),
   })
   .default({
     host: '127.0.0.1',

@@ -63,7 +63,7 @@ export class SigningKeys {
     let records = await store.listSigningKeys(provider);
     if (!records.some((r) => r.alg === alg)) {
       const { privateJwk, publicJwk } = await generate(alg);
-      await store.insertSigningKey(provider, {
+      await store.ensureSigningKey(provider, {
         kid: String(publicJwk.kid),
         alg,
         privateJwk: JSON.stringify(privateJwk),

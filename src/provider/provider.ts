@@ -44,6 +44,10 @@ export interface ProviderDeps {
 
 /** Config users become store users; a password already hashed for the same value is kept, not rehashed. */
 async function syncUsers(settings: ProviderSettings, store: Store): Promise<void> {
+  await store.deleteConfigUsersExcept(
+    settings.name,
+    settings.users.map((u) => u.username),
+  );
   for (const user of settings.users) {
     const existing = await store.findUserByUsername(settings.name, user.username);
     let passwordHash = user.password_hash;

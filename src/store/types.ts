@@ -134,7 +134,11 @@ export type RotateResult = 'rotated' | 'reused' | 'missing';
 export interface KeyStore {
   /** Signing keys, oldest first. */
   listSigningKeys(provider: string): Promise<SigningKeyRecord[]>;
-  insertSigningKey(provider: string, key: SigningKeyRecord): Promise<void>;
+  /**
+   * Stores `key` unless the provider already has a key of its algorithm, atomically, so processes starting
+   * together on a new database end up with one key, not one each.
+   */
+  ensureSigningKey(provider: string, key: SigningKeyRecord): Promise<void>;
   /**
    * Returns the value stored under `name`, storing `candidate` first if there is none.
    * Atomic, so processes starting together agree on one value.
@@ -151,6 +155,8 @@ export interface ClientStore {
 export interface UserStore {
   findUserByUsername(provider: string, username: string): Promise<UserRecord | undefined>;
   getUser(provider: string, id: string): Promise<UserRecord | undefined>;
+  /** Deletes the config-sourced users whose username is not in `keep` (removed from the file), with their sessions. */
+  deleteConfigUsersExcept(provider: string, keep: readonly string[]): Promise<void>;
   /** Inserts or updates the user with this username; keeps its id when it exists and `id` is undefined. */
   upsertUser(
     provider: string,
@@ -222,7 +228,7 @@ export interface TokenStore {
     idleExpiresAt: EpochSeconds,
     tokens: IssuedTokens,
   ): Promise<boolean>;
-  /** Revokes every code, access token and refresh token of a grant. */
+  /** Revokes every access token and refresh token of a grant (its code is already consumed). */
   revokeGrant(provider: string, grantId: string, now: EpochSeconds): Promise<void>;
 }
 

@@ -82,6 +82,22 @@ providers:
 });
 
 describe('gatehouse serve', () => {
+  test('a port already in use is a one-line error and exit 1, not a stack trace', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const file = configFile('busy.yaml', good(port, join(dir, 'busy.db')));
+    const r = spawnSync(process.execPath, [bin, 'serve', '--config', file], {
+      env: { ...process.env, DEMO_SECRET: 'secret-from-env' },
+      encoding: 'utf8',
+    });
+    blocker.close();
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(EADDRINUSE\\)`));
+    assert.doesNotMatch(r.stderr, /\n\s+at /);
+  });
+
   test('prints "listening on", serves, and exits 0 on SIGTERM without printing secrets', async () => {
     const file = configFile('serve.yaml', good(0, join(dir, 'serve.db')));
     const child = spawn(process.execPath, [bin, 'serve', '--config', file], {

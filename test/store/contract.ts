@@ -193,6 +193,63 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
+    test('signing keys: the first key of an algorithm wins; another algorithm adds one', async () => {
+      const store = await open();
+      const key = (kid: string, alg: string) => ({
+        kid,
+        alg,
+        privateJwk: '{}',
+        publicJwk: '{}',
+        createdAt: now,
+      });
+      await Promise.all([
+        store.ensureSigningKey('p', key('a', 'RS256')),
+        store.ensureSigningKey('p', key('b', 'RS256')),
+      ]);
+      await store.ensureSigningKey('p', key('c', 'ES256'));
+      const kids = (await store.listSigningKeys('p')).map((k) => `${k.alg}:${k.kid}`);
+      assert.equal(kids.filter((k) => k.startsWith('RS256')).length, 1);
+      assert.ok(kids.includes('ES256:c'));
+      assert.deepEqual(await store.listSigningKeys('q'), []);
+      await store.close();
+    });
+
+    test('users removed from the configuration are deleted with their sessions', async () => {
+      const store = await open();
+      const a = await store.upsertUser('p', { id: undefined, username: 'a', passwordHash: 'h', claims: {} });
+      await store.upsertUser('p', { id: undefined, username: 'b', passwordHash: 'h', claims: {} });
+      await store.createSession('p', { idHash: 'sa', userId: a.id, authTime: now, expiresAt: now + 60 });
+      await store.deleteConfigUsersExcept('p', ['b']);
+      assert.equal(await store.findUserByUsername('p', 'a'), undefined);
+      assert.equal(await store.getSession('p', 'sa'), undefined);
+      assert.ok(await store.findUserByUsername('p', 'b'));
+      await store.close();
+    });
+
+    test('used codes outlive their expiry by a day, so a late replay is still recognised', async () => {
+      const store = await open();
+      const code = {
+        codeHash: 'late',
+        grantId: randomUUID(),
+        clientId: 'c',
+        userId: 'u',
+        redirectUri: 'https://rp/cb',
+        scope: ['openid'],
+        nonce: undefined,
+        codeChallenge: undefined,
+        resource: [],
+        authTime: now,
+        expiresAt: now + 60,
+        consumedAt: undefined,
+      };
+      await store.insertCode('p', code);
+      await store.deleteExpired(now + 3600);
+      assert.ok(await store.findCode('p', 'late'));
+      await store.deleteExpired(now + 60 + 86401);
+      assert.equal(await store.findCode('p', 'late'), undefined);
+      await store.close();
+    });
+
     test('secrets: the first value stored wins', async () => {
       const store = await open();
       assert.equal(await store.getOrCreateSecret('p', 'k', 'one'), 'one');
@@ -228,6 +285,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         scope: 'openid',
         application_type: 'web' as const,
         allowed_resources: [],
+        post_logout_redirect_uris: [],
         introspect_any_token: false,
       };
       await store.replaceConfigClients('p', [

@@ -150,3 +150,52 @@ describe('configuration', () => {
     assert.equal(c.providers[0]?.clients[0]?.redirect_uris.length, 3);
   });
 });
+
+describe('configuration from the environment', () => {
+  test('numbers and booleans may come from ${ENV}; other strings stay strings', () => {
+    const c = buildConfig(
+      {
+        server: { port: '${PORT}', allowPrivateNetworkFetch: '${PRIVATE}' },
+        providers: [
+          {
+            name: 'p',
+            lifetimes: { accessToken: '${AT_TTL}' },
+            users: [{ username: 'u', password: '${PW}' }],
+          },
+        ],
+      },
+      { PORT: '9090', PRIVATE: 'true', AT_TTL: '600', PW: '123456' },
+    );
+    assert.equal(c.server.port, 9090);
+    assert.equal(c.server.allowPrivateNetworkFetch, true);
+    assert.equal(c.providers[0]?.lifetimes.accessToken, 600);
+    assert.equal(c.providers[0]?.users[0]?.password, '123456');
+  });
+
+  test('post_logout_redirect_uris are accepted and checked like redirect URIs', () => {
+    assert.throws(
+      () =>
+        buildConfig(
+          {
+            providers: [
+              {
+                name: 'p',
+                clients: [
+                  {
+                    client_id: 'c',
+                    client_secret: 's',
+                    redirect_uris: ['https://rp.example/cb'],
+                    post_logout_redirect_uris: ['http://rp.example/bye'],
+                  },
+                ],
+              },
+            ],
+          },
+          {},
+        ),
+      (err: unknown) =>
+        err instanceof ConfigError &&
+        err.problems.some((p) => p.path === 'providers[0].clients[0].post_logout_redirect_uris[0]'),
+    );
+  });
+});

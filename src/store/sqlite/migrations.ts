@@ -22,6 +22,7 @@ export const migrations: readonly string[] = [
   CREATE TABLE users (
     provider TEXT NOT NULL, id TEXT NOT NULL, username TEXT NOT NULL,
     password_hash TEXT NOT NULL, claims TEXT NOT NULL,
+    source TEXT NOT NULL DEFAULT 'config' CHECK (source IN ('config', 'admin')),
     PRIMARY KEY (provider, id), UNIQUE (provider, username)
   ) WITHOUT ROWID;
 

@@ -89,6 +89,9 @@ function toUser(r: Row): UserRecord {
   };
 }
 
+/** Seconds a code row outlives its expiry, for replay detection. */
+const codeReplayMemory = 86400;
+
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. */
   path: string;
@@ -135,7 +138,8 @@ export class SqliteStore implements Store {
       insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (provider, name, value) VALUES (?, ?, ?)'),
       listKeys: db.prepare('SELECT * FROM signing_keys WHERE provider = ? ORDER BY created_at, kid'),
       insertKey: db.prepare(
-        'INSERT INTO signing_keys (provider, kid, alg, private_jwk, public_jwk, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+        `INSERT INTO signing_keys (provider, kid, alg, private_jwk, public_jwk, created_at)
+         SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE provider = ? AND alg = ?)`,
       ),
       listClients: db.prepare('SELECT * FROM clients WHERE provider = ? ORDER BY client_id'),
       upsertClient: db.prepare(
@@ -334,18 +338,15 @@ export class SqliteStore implements Store {
   }
 
   async deleteExpired(now: EpochSeconds): Promise<number> {
-    const tables = [
-      'sessions',
-      'interactions',
-      'authorization_codes',
-      'access_tokens',
-      'refresh_tokens',
-      'used_jtis',
-    ];
+    const tables = ['sessions', 'interactions', 'access_tokens', 'refresh_tokens', 'used_jtis'];
     let removed = 0;
     for (const table of tables) {
       removed += this.db.prepare(`DELETE FROM ${table} WHERE expires_at < ?`).run(now).changes;
     }
+    // Used codes stay a day past expiry, so a late replay still revokes what they issued (RFC 6749 §4.1.2).
+    removed += this.db
+      .prepare('DELETE FROM authorization_codes WHERE expires_at < ?')
+      .run(now - codeReplayMemory).changes;
     return removed;
   }
 
@@ -361,8 +362,8 @@ export class SqliteStore implements Store {
     }));
   }
 
-  async insertSigningKey(provider: string, k: SigningKeyRecord): Promise<void> {
-    this.s.insertKey.run(provider, k.kid, k.alg, k.privateJwk, k.publicJwk, k.createdAt);
+  async ensureSigningKey(provider: string, k: SigningKeyRecord): Promise<void> {
+    this.s.insertKey.run(provider, k.kid, k.alg, k.privateJwk, k.publicJwk, k.createdAt, provider, k.alg);
   }
 
   async getOrCreateSecret(provider: string, name: string, candidate: string): Promise<string> {
@@ -414,6 +415,22 @@ export class SqliteStore implements Store {
   async getUser(provider: string, id: string): Promise<UserRecord | undefined> {
     const row = this.s.userById.get(provider, id) as Row | undefined;
     return row && toUser(row);
+  }
+
+  async deleteConfigUsersExcept(provider: string, keep: readonly string[]): Promise<void> {
+    const kept = new Set(keep);
+    this.db
+      .transaction(() => {
+        const rows = this.db
+          .prepare("SELECT id, username FROM users WHERE provider = ? AND source = 'config'")
+          .all(provider) as Row[];
+        for (const row of rows) {
+          if (kept.has(str(row.username))) continue;
+          this.db.prepare('DELETE FROM sessions WHERE provider = ? AND user_id = ?').run(provider, row.id);
+          this.db.prepare('DELETE FROM users WHERE provider = ? AND id = ?').run(provider, row.id);
+        }
+      })
+      .immediate();
   }
 
   async upsertUser(
