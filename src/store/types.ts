@@ -155,9 +155,12 @@ export interface ClientStore {
 export interface UserStore {
   findUserByUsername(provider: string, username: string): Promise<UserRecord | undefined>;
   getUser(provider: string, id: string): Promise<UserRecord | undefined>;
-  /** Deletes the config-sourced users whose username is not in `keep` (removed from the file), with their sessions. */
+  /** Deletes the config-sourced users whose username is not in `keep` (removed from the file), ending their sessions and tokens. */
   deleteConfigUsersExcept(provider: string, keep: readonly string[]): Promise<void>;
-  /** Inserts or updates the user with this username; keeps its id when it exists and `id` is undefined. */
+  /**
+   * Inserts or updates the user with this username; keeps its id when it exists and `id` is undefined.
+   * A changed password hash ends the user's sessions and revokes their tokens in the same step.
+   */
   upsertUser(
     provider: string,
     user: Omit<UserRecord, 'id'> & { id: string | undefined },

@@ -219,10 +219,34 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const a = await store.upsertUser('p', { id: undefined, username: 'a', passwordHash: 'h', claims: {} });
       await store.upsertUser('p', { id: undefined, username: 'b', passwordHash: 'h', claims: {} });
       await store.createSession('p', { idHash: 'sa', userId: a.id, authTime: now, expiresAt: now + 60 });
+      const aTokens = { ...tokens(randomUUID()) };
+      aTokens.accessToken.userId = a.id;
+      if (aTokens.refreshToken) aTokens.refreshToken.userId = a.id;
+      await store.insertTokens('p', aTokens);
       await store.deleteConfigUsersExcept('p', ['b']);
       assert.equal(await store.findUserByUsername('p', 'a'), undefined);
       assert.equal(await store.getSession('p', 'sa'), undefined);
+      assert.ok((await store.findAccessToken('p', aTokens.accessToken.tokenHash))?.revokedAt);
+      assert.ok((await store.findRefreshToken('p', aTokens.refreshToken?.tokenHash ?? ''))?.revokedAt);
       assert.ok(await store.findUserByUsername('p', 'b'));
+      await store.close();
+    });
+
+    test("a changed password ends the user's sessions and tokens; an unchanged one keeps them", async () => {
+      const store = await open();
+      const u = await store.upsertUser('p', { id: undefined, username: 'c', passwordHash: 'h1', claims: {} });
+      await store.createSession('p', { idHash: 'sc', userId: u.id, authTime: now, expiresAt: now + 60 });
+      const t = tokens(randomUUID());
+      t.accessToken.userId = u.id;
+      if (t.refreshToken) t.refreshToken.userId = u.id;
+      await store.insertTokens('p', t);
+      await store.upsertUser('p', { id: undefined, username: 'c', passwordHash: 'h1', claims: { x: 1 } });
+      assert.ok(await store.getSession('p', 'sc'));
+      assert.equal((await store.findAccessToken('p', t.accessToken.tokenHash))?.revokedAt, undefined);
+      await store.upsertUser('p', { id: undefined, username: 'c', passwordHash: 'h2', claims: {} });
+      assert.equal(await store.getSession('p', 'sc'), undefined);
+      assert.ok((await store.findAccessToken('p', t.accessToken.tokenHash))?.revokedAt);
+      assert.ok((await store.findRefreshToken('p', t.refreshToken?.tokenHash ?? ''))?.revokedAt);
       await store.close();
     });
 

@@ -417,6 +417,19 @@ export class SqliteStore implements Store {
     return row && toUser(row);
   }
 
+  /** Ends a user's sessions and revokes their tokens; runs inside the caller's transaction. */
+  private endUserAccess(provider: string, userId: string): void {
+    const now = Math.floor(Date.now() / 1000);
+    this.db.prepare('DELETE FROM sessions WHERE provider = ? AND user_id = ?').run(provider, userId);
+    for (const table of ['access_tokens', 'refresh_tokens']) {
+      this.db
+        .prepare(
+          `UPDATE ${table} SET revoked_at = ? WHERE provider = ? AND user_id = ? AND revoked_at IS NULL`,
+        )
+        .run(now, provider, userId);
+    }
+  }
+
   async deleteConfigUsersExcept(provider: string, keep: readonly string[]): Promise<void> {
     const kept = new Set(keep);
     this.db
@@ -426,7 +439,7 @@ export class SqliteStore implements Store {
           .all(provider) as Row[];
         for (const row of rows) {
           if (kept.has(str(row.username))) continue;
-          this.db.prepare('DELETE FROM sessions WHERE provider = ? AND user_id = ?').run(provider, row.id);
+          this.endUserAccess(provider, str(row.id));
           this.db.prepare('DELETE FROM users WHERE provider = ? AND id = ?').run(provider, row.id);
         }
       })
@@ -443,6 +456,8 @@ export class SqliteStore implements Store {
         const claims = JSON.stringify(user.claims);
         if (existing) {
           const id = user.id ?? str(existing.id);
+          // A new password ends what the old one opened: sessions and tokens (security checklist O3).
+          if (existing.password_hash !== user.passwordHash) this.endUserAccess(provider, str(existing.id));
           this.s.updateUser.run(id, user.passwordHash, claims, provider, user.username);
           return { ...user, id };
         }
