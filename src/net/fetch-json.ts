@@ -33,12 +33,15 @@ for (const [net, prefix] of [
   blocked.addSubnet(net, prefix, 'ipv4');
 }
 for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-  ['64:ff9b::', 96],
+  ['::', 96], // unspecified, loopback and the deprecated IPv4-compatible form
+  ['64:ff9b::', 96], // NAT64
+  ['64:ff9b:1::', 48], // local-use NAT64
+  ['100::', 64], // discard
+  ['2002::', 16], // 6to4 embeds any IPv4 address
+  ['fc00::', 7], // unique local
+  ['fe80::', 10], // link local
+  ['fec0::', 10], // site local (deprecated)
+  ['ff00::', 8], // multicast
 ] as const) {
   blocked.addSubnet(net, prefix, 'ipv6');
 }
@@ -47,9 +50,15 @@ export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return blocked.check(address, 'ipv4');
   if (family !== 6) return true;
-  // IPv4-mapped IPv6 (::ffff:a.b.c.d) is the IPv4 address in disguise.
+  // IPv4-mapped IPv6 (::ffff:a.b.c.d or ::ffff:hhhh:hhhh) is the IPv4 address in disguise.
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
   if (mapped) return blocked.check(mapped[1] as string, 'ipv4');
+  const hex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
+  if (hex) {
+    const hi = Number.parseInt(hex[1] as string, 16);
+    const lo = Number.parseInt(hex[2] as string, 16);
+    return blocked.check(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`, 'ipv4');
+  }
   return blocked.check(address, 'ipv6');
 }
 
@@ -117,7 +126,10 @@ export function fetchJson(url: string, policy: FetchPolicy): Promise<unknown> {
         res.on('error', reject);
       },
     );
+    // `timeout` above only catches an idle socket; this caps the whole exchange, however slowly it trickles.
+    const deadline = setTimeout(() => req.destroy(new FetchError('timed out')), policy.timeoutMs);
     req.on('timeout', () => req.destroy(new FetchError('timed out')));
     req.on('error', reject);
+    req.on('close', () => clearTimeout(deadline));
   });
 }
