@@ -1,11 +1,16 @@
 // The `gatehouse` command: `serve` and `check` (interface.md "Commands").
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfigFile } from './config/load.js';
 import { demoBanner } from './demo.js';
 import { startServer } from './server.js';
 
 const usage = `usage: gatehouse serve --config FILE
-       gatehouse check --config FILE`;
+       gatehouse check --config FILE
+       gatehouse dev                  (what npm start runs: config/dev.yaml, demo credentials printed)`;
+
+/** The committed development configuration; only `dev` prints its demo credentials. */
+const devConfig = fileURLToPath(new URL('../config/dev.yaml', import.meta.url));
 
 function readConfig(file: string): Config | undefined {
   try {
@@ -60,17 +65,17 @@ export async function main(argv: string[]): Promise<number> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        demo: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${usage}\n`);
     return 2;
   }
   const [command] = parsed.positionals;
+  if (command === 'dev') {
+    const config = readConfig(devConfig);
+    return config ? serve(config, true) : 1;
+  }
   const file = parsed.values.config;
   if (parsed.values.help || (command !== 'serve' && command !== 'check') || typeof file !== 'string') {
     process.stderr.write(`${usage}\n`);
@@ -84,5 +89,6 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  return serve(config, parsed.values.demo === true);
+  // `serve` never prints a secret, a token or a code (interface.md).
+  return serve(config, false);
 }

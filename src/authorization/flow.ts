@@ -20,9 +20,11 @@ export async function nextStep(provider: Provider, input: StepInput): Promise<Ne
   const { request, session } = input;
   if (!session) return 'login';
   if (!input.loggedInNow) {
-    if (request.prompt.includes('login')) return 'login';
+    // The login page is where the user picks the account, so select_account asks for it too (OIDC Core §3.1.2.1).
+    if (request.prompt.includes('login') || request.prompt.includes('select_account')) return 'login';
     // OIDC Core §3.1.2.1: max_age bounds how long ago the user actively authenticated.
-    if (request.maxAge !== undefined && provider.clock.now() - session.record.authTime > request.maxAge)
+    // max_age=0 therefore always means a fresh login, like prompt=login (OIDF issue 993).
+    if (request.maxAge !== undefined && provider.clock.now() - session.record.authTime >= request.maxAge)
       return 'login';
   }
   if (request.prompt.includes('consent')) return 'consent';

@@ -33,14 +33,14 @@ function fromBasic(authorization: string | undefined): PresentedCredentials | un
 }
 
 function fromPost({ form }: AuthInput): PresentedCredentials | undefined {
-  const secret = form.get('client_secret');
+  const secret = form.present('client_secret');
   if (secret === undefined) return undefined;
-  return { carrier: 'post', clientId: form.get('client_id') ?? '', secret };
+  return { carrier: 'post', clientId: form.present('client_id') ?? '', secret };
 }
 
 function fromAssertion({ form }: AuthInput): PresentedCredentials | undefined {
-  const assertion = form.get('client_assertion');
-  const type = form.get('client_assertion_type');
+  const assertion = form.present('client_assertion');
+  const type = form.present('client_assertion_type');
   if (assertion === undefined && type === undefined) return undefined;
   if (type !== assertionType)
     throw clientAuthFailed('assertion', 'client_assertion_type is missing or unknown');
@@ -63,7 +63,8 @@ export function presentedCredentials(input: AuthInput): PresentedCredentials {
     (c): c is PresentedCredentials => c !== undefined,
   );
   if (found.length > 1) throw invalidRequest('More than one client authentication method was used');
-  const bodyClientId = input.form.get('client_id');
+  // RFC 6749 §3.1: an empty parameter counts as absent.
+  const bodyClientId = input.form.present('client_id');
   const credentials =
     found[0] ?? (bodyClientId === undefined ? undefined : { carrier: 'client_id', clientId: bodyClientId });
   if (credentials === undefined) throw clientAuthFailed('client_id', 'no client authentication');

@@ -214,6 +214,11 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
           at('grant_types'),
           'refresh_token needs authorization_code (refresh tokens come from the code flow)',
         );
+      if (c.grant_types.includes(jwtBearerGrantType) && p.jwtBearer.issuers.length === 0)
+        add(
+          at('grant_types'),
+          `${jwtBearerGrantType} needs at least one trusted issuer in jwtBearer.issuers`,
+        );
       if (c.token_endpoint_auth_method === 'none') {
         for (const g of ['client_credentials', jwtBearerGrantType] as const)
           if (c.grant_types.includes(g)) add(at('grant_types'), `${g} is for confidential clients only`);

@@ -22,6 +22,9 @@ export class AssertionError extends Error {
   override name = 'AssertionError';
 }
 
+/** `typ` values of JWTs with another job (RFC 9068, OIDC Back-Channel Logout, RFC 8417, RFC 9449). */
+const foreignTypes = new Set(['at+jwt', 'logout+jwt', 'secevent+jwt', 'dpop+jwt']);
+
 /** Time a clock may be ahead of ours, seconds (security checklist C6). */
 const skew = 60;
 
@@ -45,6 +48,10 @@ export async function verifyAssertion(jwt: string, rules: AssertionRules): Promi
       requiredClaims: ['exp', 'jti', 'iss', 'sub', 'aud'],
     });
     payload = result.payload;
+    // RFC 8725 §3.11: a JWT made for another purpose (an access token, a logout or event token) is not an assertion.
+    const typ = result.protectedHeader.typ?.toLowerCase().replace(/^application\//, '');
+    if (typ !== undefined && foreignTypes.has(typ))
+      throw new AssertionError(`typ ${typ} is not an assertion`);
   } catch (err) {
     throw new AssertionError((err as Error).message);
   }

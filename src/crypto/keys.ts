@@ -90,11 +90,6 @@ export class SigningKeys {
     return this.active.alg;
   }
 
-  /** Algorithms of every published key, for discovery. */
-  get publishedAlgs(): string[] {
-    return [...new Set(this.published.keys.map((k) => String(k.alg)))];
-  }
-
   /** The public JWK Set (never a private member: `d`, `p`, `q`, `dp`, `dq`, `qi`, `k`). */
   get jwks(): PublicJwks {
     return this.published;

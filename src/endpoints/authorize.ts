@@ -53,6 +53,7 @@ async function authorize(
     request: authz,
     // A consent-only interaction may use the session the browser already has.
     sessionIdHash: step === 'consent' ? session?.record.idHash : undefined,
+    createdAt: provider.clock.now(),
     expiresAt: provider.clock.now() + ttl,
   });
   setCookie(provider, reply, 'bind', binding, undefined);
@@ -72,7 +73,8 @@ export function registerAuthorize(app: FastifyInstance, provider: Provider): voi
     }
   };
   const config = { kind: 'page' as const };
-  app.get(`${provider.basePath}/authorize`, { config }, handler);
+  // No automatic HEAD: a GET here may issue a code, which a HEAD must not do.
+  app.get(`${provider.basePath}/authorize`, { config, exposeHeadRoute: false }, handler);
   app.post(`${provider.basePath}/authorize`, { config }, handler);
-  methodNotAllowed(app, `${provider.basePath}/authorize`, ['GET', 'POST'], 'page');
+  methodNotAllowed(app, `${provider.basePath}/authorize`, ['GET', 'POST'], 'page', false);
 }

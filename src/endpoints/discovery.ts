@@ -1,7 +1,7 @@
 // Discovery metadata (OpenID Connect Discovery 1.0 §3, RFC 8414 §2): exactly what this build supports.
 import type { FastifyInstance } from 'fastify';
 import { supportedAuthMethods } from '../client-auth/authenticate.js';
-import { asymmetricAlgs, hmacAlgs } from '../config/schema.js';
+import { asymmetricAlgs, hmacAlgs, jwtBearerGrantType } from '../config/schema.js';
 import { grants } from '../grants/registry.js';
 import { corsRoute } from '../http/cors.js';
 import type { Provider } from '../provider/provider.js';
@@ -23,9 +23,13 @@ export function discoveryDocument(provider: Provider): Record<string, unknown> {
     scopes_supported: ['openid', 'profile', 'email', 'address', 'phone', 'offline_access'],
     response_types_supported: ['code'],
     response_modes_supported: ['query'],
-    grant_types_supported: [...grants.keys()],
+    // The JWT bearer grant only works once some issuer is trusted.
+    grant_types_supported: [...grants.keys()].filter(
+      (g) => g !== jwtBearerGrantType || provider.settings.jwtBearer.issuers.length > 0,
+    ),
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: provider.keys.publishedAlgs,
+    // What ID tokens are signed with now; older keys stay in the JWK Set only to verify what they signed.
+    id_token_signing_alg_values_supported: [provider.keys.alg],
     token_endpoint_auth_methods_supported: supportedAuthMethods,
     token_endpoint_auth_signing_alg_values_supported: assertionAlgs,
     revocation_endpoint_auth_methods_supported: supportedAuthMethods,

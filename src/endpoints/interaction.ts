@@ -48,6 +48,11 @@ async function loadPending(provider: Provider, request: FastifyRequest): Promise
   return { interaction, binding, csrf: provider.mac(`csrf:${interaction.id}:${binding}`), session };
 }
 
+/** The session was logged into during this interaction (not one the browser brought to it). */
+function loggedInHere(p: Pending): boolean {
+  return p.session !== undefined && p.session.record.authTime >= p.interaction.createdAt;
+}
+
 function clientName(provider: Provider, clientId: string): string {
   return provider.getClient(clientId)?.name ?? clientId;
 }
@@ -61,7 +66,7 @@ async function show(provider: Provider, request: FastifyRequest, reply: FastifyR
   const p = await loadPending(provider, request);
   const { request: authz } = p.interaction;
   const step = p.session
-    ? await nextStep(provider, { request: authz, session: p.session, loggedInNow: true })
+    ? await nextStep(provider, { request: authz, session: p.session, loggedInNow: loggedInHere(p) })
     : 'login';
   if (step === 'login' || !p.session)
     return sendPage(
@@ -132,6 +137,13 @@ async function decide(provider: Provider, reply: FastifyReply, p: Pending, decis
   if (!p.session) throw forbidden('consent without a session bound to this interaction');
   const authz = p.interaction.request;
   if (decision === 'allow') {
+    // A consent page left open must not outlive max_age: past it, the user logs in again first.
+    const step = await nextStep(provider, {
+      request: authz,
+      session: p.session,
+      loggedInNow: loggedInHere(p),
+    });
+    if (step === 'login') return reply.redirect(`${provider.issuer}/interaction/${p.interaction.id}`, 303);
     await rememberConsent(provider, p.session.user.id, authz);
     return complete(provider, reply, p, p.session);
   }
@@ -164,7 +176,8 @@ async function submit(
 export function registerInteraction(app: FastifyInstance, provider: Provider): void {
   const url = `${provider.basePath}/interaction/:uid`;
   const config = { kind: 'page' as const };
-  app.get(url, { config }, (request, reply) => show(provider, request, reply));
+  // No automatic HEAD: showing the page may complete the authorization, which a HEAD must not do.
+  app.get(url, { config, exposeHeadRoute: false }, (request, reply) => show(provider, request, reply));
   app.post(url, { config }, (request, reply) => submit(provider, request, reply));
-  methodNotAllowed(app, url, ['GET', 'POST'], 'page');
+  methodNotAllowed(app, url, ['GET', 'POST'], 'page', false);
 }

@@ -5,13 +5,15 @@ import type { RouteKind } from '../http/app.js';
 
 const all: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
+/** `headServed`: Fastify answers HEAD for a GET route unless the route opted out (exposeHeadRoute: false). */
 export function methodNotAllowed(
   app: FastifyInstance,
   url: string,
   allowed: HTTPMethods[],
   kind: RouteKind,
+  headServed = true,
 ): void {
-  const served = new Set<HTTPMethods>(allowed.includes('GET') ? [...allowed, 'HEAD'] : allowed);
+  const served = new Set<HTTPMethods>(allowed.includes('GET') && headServed ? [...allowed, 'HEAD'] : allowed);
   const method = all.filter((m) => !served.has(m));
   const allow = [...served].filter((m) => m !== 'OPTIONS').join(', ');
   app.route({

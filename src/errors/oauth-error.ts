@@ -52,6 +52,15 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_target: 400,
 };
 
+/**
+ * RFC 6749 §4.1.2.1, §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E. Descriptions may quote request input
+ * (a parameter name, a scope), so anything else becomes '?' and the text is capped.
+ */
+function publicText(s: string): string {
+  const clean = s.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '?');
+  return clean.length > 300 ? `${clean.slice(0, 300)}...` : clean;
+}
+
 export interface OAuthErrorOptions {
   /** HTTP status, when it differs from the code's usual one. */
   status?: number;
@@ -71,10 +80,11 @@ export class OAuthError extends Error {
   readonly headers: Record<string, string>;
 
   constructor(code: OAuthErrorCode, description: string, options: OAuthErrorOptions = {}) {
-    super(`${code}: ${description}`);
+    const safe = publicText(description);
+    super(`${code}: ${safe}`);
     this.name = 'OAuthError';
     this.code = code;
-    this.description = description;
+    this.description = safe;
     this.status = options.status ?? defaultStatus[code];
     this.detail = options.detail;
     this.headers = options.headers ?? {};

@@ -28,7 +28,8 @@ async function validateCode(ctx: GrantContext): Promise<AuthorizationCodeRecord>
   }
   if (code.expiresAt <= now) throw unusable('code expired');
   // RFC 6749 §4.1.3: the code was issued to this client.
-  if (code.clientId !== client.id) throw invalidGrant('The authorization code was issued to another client');
+  // Same answer as an unknown code: whoever holds it learns nothing about whose it is.
+  if (code.clientId !== client.id) throw unusable(`code of client ${code.clientId}`);
   // RFC 6749 §4.1.3: redirect_uri identical to the authorization request's (always present in OIDC).
   if (params.get('redirect_uri') !== code.redirectUri)
     throw invalidGrant('redirect_uri does not match the authorization request');

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { jwtBearerGrantType } from '../config/schema.js';
 import { AssertionError, verifyAssertion } from '../crypto/assertion.js';
-import { invalidGrant, invalidRequest } from '../errors/oauth-error.js';
+import { invalidGrant, invalidRequest, unauthorizedClient } from '../errors/oauth-error.js';
 import { clientScope } from './client-credentials.js';
 import { requestedAudience } from './resource.js';
 import { buildTokenSet } from './token-set.js';
@@ -25,6 +25,8 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
   const { provider, client, now } = ctx;
   const assertion = ctx.params.present('assertion');
   if (assertion === undefined) throw invalidRequest('assertion is required');
+  // Only a client that can prove who it is may trade an assertion for tokens (config refuses public clients too).
+  if (client.isPublic) throw unauthorizedClient('The JWT bearer grant is for confidential clients');
   const iss = claimedIssuer(assertion);
   const trusted = provider.settings.jwtBearer.issuers.find((i) => i.issuer === iss);
   if (!trusted) throw rejected(`untrusted issuer ${iss.slice(0, 200)}`);

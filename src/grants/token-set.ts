@@ -36,7 +36,6 @@ export interface TokenSet {
 
 export async function buildTokenSet(provider: Provider, req: TokenSetRequest): Promise<TokenSet> {
   const { client, subject, now } = req;
-  const access = await mintAccessToken(provider, client, { subject, now, authTime: req.authTime });
   const userId = subject.userId;
   const refresh =
     req.refresh === undefined || userId === undefined
@@ -51,6 +50,12 @@ export async function buildTokenSet(provider: Provider, req: TokenSetRequest): P
             parentHash: req.refresh.parentHash,
           },
         );
+  const access = await mintAccessToken(provider, client, {
+    subject,
+    now,
+    authTime: req.authTime,
+    refreshHash: refresh?.record.tokenHash,
+  });
   return {
     stored: { accessToken: access.record, refreshToken: refresh?.record },
     async respond() {

@@ -6,9 +6,8 @@ import type { OAuthError } from '../errors/oauth-error.js';
 import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { Store } from '../store/types.js';
-import { pageCsp } from '../views/html.js';
 import { applyCors } from './cors.js';
-import { sendJsonError, sendPageError, toOAuthError } from './errors.js';
+import { sendJsonError, sendPageError, setPageHeaders, toOAuthError } from './errors.js';
 import { decodeUtf8, FormSyntaxError, parseForm } from './form.js';
 import type { Metrics } from './metrics.js';
 
@@ -107,11 +106,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
       reply.header('Cache-Control', 'no-store');
       reply.header('Pragma', 'no-cache');
     }
-    if (kind === 'page') {
-      reply.header('Content-Security-Policy', pageCsp);
-      reply.header('X-Frame-Options', 'DENY');
-      reply.header('Referrer-Policy', 'no-referrer');
-    }
+    if (kind === 'page') setPageHeaders(reply);
   });
 
   app.addHook('onSend', async (request, reply, payload) => {

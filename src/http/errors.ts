@@ -1,6 +1,7 @@
 // Turns anything thrown while handling a request into one wire response: RFC 6749 §5.2 JSON, or an HTML page.
 import type { FastifyError, FastifyReply } from 'fastify';
 import { OAuthError } from '../errors/oauth-error.js';
+import { pageCsp } from '../views/html.js';
 import { errorPage } from '../views/pages.js';
 import { FormSyntaxError } from './form.js';
 
@@ -40,7 +41,18 @@ const pageTitles: Partial<Record<OAuthError['code'], string>> = {
   access_denied: 'Request refused',
 };
 
+/** Headers every HTML page carries (interface.md; RFC 9700 §4.16): not cached, not framed, no referrer. */
+export function setPageHeaders(reply: FastifyReply): void {
+  reply.header('Cache-Control', 'no-store');
+  reply.header('Pragma', 'no-cache');
+  reply.header('Content-Security-Policy', pageCsp);
+  reply.header('X-Frame-Options', 'DENY');
+  reply.header('Referrer-Policy', 'no-referrer');
+}
+
 export function sendPageError(reply: FastifyReply, err: OAuthError): FastifyReply {
+  // Also reached before routing (frameworkErrors), where no route hook has set the page headers.
+  setPageHeaders(reply);
   const title = pageTitles[err.code] ?? 'Cannot continue';
   const message = err.code === 'server_error' ? 'Please try again later.' : err.description;
   return reply

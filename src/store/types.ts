@@ -67,6 +67,8 @@ export interface InteractionRecord {
   request: AuthorizationRequest;
   /** Set once the user has logged in during this interaction. */
   sessionIdHash: string | undefined;
+  /** A session whose login is at least this recent was logged into during this interaction. */
+  createdAt: EpochSeconds;
   expiresAt: EpochSeconds;
 }
 
@@ -96,6 +98,8 @@ export interface AccessTokenRecord {
   scope: string[];
   /** Resource servers the token is for (RFC 8707 / RFC 9068 `aud`). */
   audience: string[];
+  /** The refresh token issued in the same response, if any: replacing that one replaces this one too. */
+  refreshHash: string | undefined;
   issuedAt: EpochSeconds;
   expiresAt: EpochSeconds;
   revokedAt: EpochSeconds | undefined;

@@ -25,6 +25,8 @@ export interface AccessTokenInput {
   subject: TokenSubject;
   now: number;
   authTime: number | undefined;
+  /** Hash of the refresh token issued in the same response, if any. */
+  refreshHash: string | undefined;
 }
 
 /** RFC 9068 §2.2 claims of a JWT access token. */
@@ -59,6 +61,7 @@ export async function mintAccessToken(
     value,
     record: {
       ...input.subject,
+      refreshHash: input.refreshHash,
       tokenHash: sha256(value),
       issuedAt: input.now,
       expiresAt: input.now + ttl,

@@ -28,7 +28,8 @@ export const supportedClaims = ['sub', ...Object.values(claimsByScope).flat()];
 export function claimsForScope(user: UserRecord, scope: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = { sub: user.id };
   for (const s of scope) {
-    for (const name of claimsByScope[s] ?? []) {
+    // Own properties only: a scope named `constructor` must not reach Object.prototype.
+    for (const name of (Object.hasOwn(claimsByScope, s) ? claimsByScope[s] : undefined) ?? []) {
       if (user.claims[name] !== undefined) out[name] = user.claims[name];
     }
   }

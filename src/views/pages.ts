@@ -45,7 +45,9 @@ export interface ConsentPage {
 }
 
 export function consentPage(p: ConsentPage): string {
-  const items = p.scopes.map((s) => `<li>${escapeHtml(scopeText[s] ?? s)}</li>`).join('\n');
+  const items = p.scopes
+    .map((s) => `<li>${escapeHtml((Object.hasOwn(scopeText, s) ? scopeText[s] : undefined) ?? s)}</li>`)
+    .join('\n');
   return layout(
     'Allow access',
     `<h1>Allow access?</h1>

@@ -424,6 +424,15 @@ function bearerGrant(server: TestServer, assertion: string, extra: Record<string
 
 // ---------------------------------------------------------------------------------------------------------------
 
+describe('discovery', () => {
+  test('a provider that trusts JWT issuers offers the JWT bearer grant', async () => {
+    const d = (await (await fetch(`${t.issuer}/.well-known/openid-configuration`)).json()) as {
+      grant_types_supported: string[];
+    };
+    assert.ok(d.grant_types_supported.includes(jwtBearer));
+  });
+});
+
 describe('authorization_code', () => {
   test('a replayed code → invalid_grant and every token issued from it is revoked, refreshed ones too (T1, T2)', async () => {
     const code = await codeFor(t.issuer, 'web');

@@ -14,6 +14,7 @@ function access(grantId: string, hash: string = randomUUID()): AccessTokenRecord
     userId: 'u',
     scope: ['openid', 'email'],
     audience: [],
+    refreshHash: undefined,
     issuedAt: now,
     expiresAt: now + 3600,
     revokedAt: undefined,
@@ -39,10 +40,8 @@ function refresh(grantId: string, hash: string = randomUUID(), parentHash?: stri
 }
 
 function tokens(grantId: string, withRefresh = true, parentHash?: string): IssuedTokens {
-  return {
-    accessToken: access(grantId),
-    refreshToken: withRefresh ? refresh(grantId, randomUUID(), parentHash) : undefined,
-  };
+  const refreshToken = withRefresh ? refresh(grantId, randomUUID(), parentHash) : undefined;
+  return { accessToken: { ...access(grantId), refreshHash: refreshToken?.tokenHash }, refreshToken };
 }
 
 export function storeContract(name: string, open: () => Promise<Store>): void {
@@ -128,6 +127,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const b = tokens(grantId, true, rt1);
       assert.equal(await store.rotateRefreshToken('p', rt1, now + 3, b, 10), 'rotated', 'retry within grace');
       assert.equal((await store.findRefreshToken('p', a.refreshToken?.tokenHash ?? ''))?.revokedAt, now + 3);
+      assert.equal((await store.findAccessToken('p', a.accessToken.tokenHash))?.revokedAt, now + 3);
+      assert.equal((await store.findAccessToken('p', b.accessToken.tokenHash))?.revokedAt, undefined);
       assert.equal(
         (await store.findRefreshToken('p', b.refreshToken?.tokenHash ?? ''))?.revokedAt,
         undefined,
@@ -362,10 +363,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           resource: [],
         },
         sessionIdHash: undefined,
+        createdAt: now,
         expiresAt: now + 60,
       });
       await store.setInteractionSession('p', 'i1', 's1');
       assert.equal((await store.getInteraction('p', 'i1'))?.sessionIdHash, 's1');
+      assert.equal((await store.getInteraction('p', 'i1'))?.createdAt, now);
       const takes = await Promise.all([store.takeInteraction('p', 'i1'), store.takeInteraction('p', 'i1')]);
       assert.deepEqual(takes.sort(), [false, true]);
 

@@ -34,7 +34,7 @@ export const migrations: readonly string[] = [
 
   CREATE TABLE interactions (
     provider TEXT NOT NULL, id TEXT NOT NULL, binding_hash TEXT NOT NULL, request TEXT NOT NULL,
-    session_id_hash TEXT, expires_at INTEGER NOT NULL,
+    session_id_hash TEXT, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,
     PRIMARY KEY (provider, id)
   ) WITHOUT ROWID;
 
@@ -54,7 +54,7 @@ export const migrations: readonly string[] = [
 
   CREATE TABLE access_tokens (
     provider TEXT NOT NULL, token_hash TEXT NOT NULL, grant_id TEXT NOT NULL,
-    client_id TEXT NOT NULL, user_id TEXT, scope TEXT NOT NULL, audience TEXT NOT NULL,
+    client_id TEXT NOT NULL, user_id TEXT, scope TEXT NOT NULL, audience TEXT NOT NULL, refresh_hash TEXT,
     issued_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER,
     PRIMARY KEY (provider, token_hash)
   ) WITHOUT ROWID;

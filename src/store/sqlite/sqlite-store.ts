@@ -56,6 +56,7 @@ function toAccessToken(r: Row): AccessTokenRecord {
     userId: optStr(r.user_id),
     scope: splitScope(r.scope),
     audience: splitScope(r.audience),
+    refreshHash: optStr(r.refresh_hash),
     issuedAt: num(r.issued_at),
     expiresAt: num(r.expires_at),
     revokedAt: optNum(r.revoked_at),
@@ -165,8 +166,8 @@ export class SqliteStore implements Store {
       getSession: db.prepare('SELECT * FROM sessions WHERE provider = ? AND id_hash = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE provider = ? AND id_hash = ?'),
       insertInteraction: db.prepare(
-        `INSERT INTO interactions (provider, id, binding_hash, request, session_id_hash, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO interactions (provider, id, binding_hash, request, session_id_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
       getInteraction: db.prepare('SELECT * FROM interactions WHERE provider = ? AND id = ?'),
       setInteractionSession: db.prepare(
@@ -192,8 +193,9 @@ export class SqliteStore implements Store {
       ),
       insertAccess: db.prepare(
         `INSERT INTO access_tokens (provider, token_hash, grant_id, client_id, user_id, scope, audience,
-           issued_at, expires_at)
-         VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @audience, @issuedAt, @expiresAt)`,
+           refresh_hash, issued_at, expires_at)
+         VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @audience,
+           @refreshHash, @issuedAt, @expiresAt)`,
       ),
       insertRefresh: db.prepare(
         `INSERT INTO refresh_tokens (provider, token_hash, grant_id, client_id, user_id, scope, audience,
@@ -216,6 +218,12 @@ export class SqliteStore implements Store {
           'SELECT count(*) FROM refresh_tokens WHERE provider = ? AND parent_hash = ? AND consumed_at IS NOT NULL',
         )
         .pluck(),
+      revokeLiveChildrenAccess: db.prepare(
+        `UPDATE access_tokens SET revoked_at = ?
+         WHERE provider = ? AND revoked_at IS NULL AND refresh_hash IN (
+           SELECT token_hash FROM refresh_tokens
+           WHERE provider = ? AND parent_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL)`,
+      ),
       revokeLiveChildren: db.prepare(
         `UPDATE refresh_tokens SET revoked_at = ?
          WHERE provider = ? AND parent_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL`,
@@ -248,6 +256,7 @@ export class SqliteStore implements Store {
         userId: a.userId ?? null,
         scope: a.scope.join(' '),
         audience: a.audience.join(' '),
+        refreshHash: a.refreshHash ?? null,
         issuedAt: a.issuedAt,
         expiresAt: a.expiresAt,
       });
@@ -300,6 +309,8 @@ export class SqliteStore implements Store {
           (s.usedChildren.get(provider, hash) as number) === 0;
         if (withinGrace) {
           // The retry replaces the successor nobody used yet: still one live refresh token.
+          // The replaced successor's access token goes with it: the retry's answer is the only live pair.
+          s.revokeLiveChildrenAccess.run(now, provider, provider, hash);
           s.revokeLiveChildren.run(now, provider, hash);
           this.insertTokensTx(provider, t);
           return 'rotated' as const;
@@ -499,6 +510,7 @@ export class SqliteStore implements Store {
       i.bindingHash,
       JSON.stringify(i.request),
       i.sessionIdHash ?? null,
+      i.createdAt,
       i.expiresAt,
     );
   }
@@ -511,6 +523,7 @@ export class SqliteStore implements Store {
         bindingHash: str(r.binding_hash),
         request: JSON.parse(str(r.request)) as AuthorizationRequest,
         sessionIdHash: optStr(r.session_id_hash),
+        createdAt: num(r.created_at),
         expiresAt: num(r.expires_at),
       }
     );
