@@ -180,8 +180,9 @@ export const providerSchema = z.strictObject({
   /** Longest lifetime (exp - now) accepted on a client assertion or JWT bearer assertion, seconds. */
   maxAssertionLifetime: z.preprocess(fromEnv, z.number().int().positive().max(3600)).default(300),
   /**
-   * Key (at least 32 characters) that encrypts the client_secret_jwt secrets kept in the store.
-   * Generated and kept in the store when omitted; set it (from `${ENV}`) to keep it out of the database.
+   * Key (at least 32 characters) that encrypts what the store keeps secret: the private signing keys and the
+   * client_secret_jwt secrets. Generated and kept in the store when omitted; set it (from `${ENV}`) to keep it
+   * out of the database. Set it before the first start: signing keys stored under another key cannot be read.
    */
   secretEncryptionKey: z.string().min(32).optional(),
   /** Issuers whose JWTs the JWT bearer grant accepts. */

@@ -11,6 +11,7 @@ import {
 } from 'jose';
 import type { SigningAlg } from '../config/schema.js';
 import type { KeyStore } from '../store/types.js';
+import type { SecretBox } from './secret-box.js';
 
 type CryptoKey = webcrypto.CryptoKey;
 
@@ -59,14 +60,20 @@ export class SigningKeys {
    * Loads the provider's keys, generating one for `alg` on first start (or when `alg` changes; the older keys
    * stay published so tokens they signed still verify).
    */
-  static async load(store: KeyStore, provider: string, alg: SigningAlg): Promise<SigningKeys> {
+  static async load(
+    store: KeyStore,
+    provider: string,
+    alg: SigningAlg,
+    box: SecretBox,
+  ): Promise<SigningKeys> {
     let records = await store.listSigningKeys(provider);
     if (!records.some((r) => r.alg === alg)) {
       const { privateJwk, publicJwk } = await generate(alg);
       await store.ensureSigningKey(provider, {
         kid: String(publicJwk.kid),
         alg,
-        privateJwk: JSON.stringify(privateJwk),
+        // At rest the private key is encrypted under the provider's secret-encryption key.
+        privateJwk: await box.encrypt(JSON.stringify(privateJwk)),
         publicJwk: JSON.stringify(publicJwk),
         createdAt: Math.floor(Date.now() / 1000),
       });
@@ -75,7 +82,15 @@ export class SigningKeys {
     // The newest key of the configured algorithm signs.
     const record = records.filter((r) => r.alg === alg).at(-1);
     if (!record) throw new Error(`no ${alg} signing key for provider ${provider}`);
-    const privateKey = (await importJWK(JSON.parse(record.privateJwk) as JWK, alg)) as CryptoKey;
+    let privateJwk: JWK;
+    try {
+      privateJwk = JSON.parse(await box.decrypt(record.privateJwk)) as JWK;
+    } catch {
+      throw new Error(
+        `provider ${provider}: cannot decrypt signing key ${record.kid}; secretEncryptionKey differs from the one it was stored under`,
+      );
+    }
+    const privateKey = (await importJWK(privateJwk, alg)) as CryptoKey;
     const active: LoadedKey = {
       kid: record.kid,
       alg,

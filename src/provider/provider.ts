@@ -102,7 +102,7 @@ export async function createProvider(settings: ProviderSettings, deps: ProviderD
   const corsOrigins = new Set([...clients.values()].flatMap((c) => [...c.corsOrigins]));
 
   await syncUsers(settings, store);
-  const keys = await SigningKeys.load(store, settings.name, settings.signingAlg);
+  const keys = await SigningKeys.load(store, settings.name, settings.signingAlg, box);
 
   return Object.freeze({
     name: settings.name,

@@ -9,7 +9,7 @@ export type EpochSeconds = number;
 export interface SigningKeyRecord {
   kid: string;
   alg: string;
-  /** Private JWK as JSON text. Only src/crypto/keys.ts parses it. */
+  /** Private JWK as JSON text, encrypted (JWE dir + A256GCM) under the secret-encryption key. Only src/crypto/keys.ts reads it. */
   privateJwk: string;
   publicJwk: string;
   createdAt: EpochSeconds;

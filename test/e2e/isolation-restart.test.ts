@@ -151,3 +151,25 @@ describe('restart', () => {
     );
   });
 });
+
+describe('signing keys at rest', () => {
+  test('are stored encrypted, and a different secretEncryptionKey is a clear start-up error', async () => {
+    const { SqliteStore } = await import('../../src/store/sqlite/sqlite-store.js');
+    const { buildConfig } = await import('../../src/config/load.js');
+    const { startServer } = await import('../../src/server.js');
+    const store = new SqliteStore({ path: t.config.storage.path });
+    const keys = await store.listSigningKeys('one');
+    await store.close();
+    assert.ok(keys.length > 0);
+    for (const k of keys) {
+      assert.doesNotMatch(k.privateJwk, /"d"\s*:/, 'no private member in the clear');
+      assert.equal(k.privateJwk.split('.').length, 5, 'a compact JWE');
+    }
+    const other = buildConfig({
+      server: { host: '127.0.0.1', port: 0 },
+      storage: { driver: 'sqlite', path: t.config.storage.path },
+      providers: [{ ...defaultProvider('one'), secretEncryptionKey: 'a-different-key-0123456789abcdefghij' }],
+    });
+    await assert.rejects(startServer(other), /cannot decrypt signing key .*secretEncryptionKey/);
+  });
+});
