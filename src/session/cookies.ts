@@ -43,7 +43,3 @@ export function setCookie(
     ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds }),
   });
 }
-
-export function clearCookie(provider: Provider, reply: FastifyReply, kind: CookieKind): void {
-  reply.clearCookie(cookieName(provider, kind), { path: '/', secure: provider.secureCookies });
-}
