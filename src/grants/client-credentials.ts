@@ -1,9 +1,7 @@
 // client_credentials grant (RFC 6749 §4.4): a confidential client gets an access token for itself; no refresh or ID token.
-import { randomUUID } from 'node:crypto';
 import { invalidScope, unauthorizedClient } from '../errors/oauth-error.js';
 import type { Client } from '../provider/client.js';
-import { requestedAudience } from './resource.js';
-import { buildTokenSet } from './token-set.js';
+import { issueAccessOnly } from './access-only.js';
 import type { Grant, GrantContext, TokenResponse } from './types.js';
 
 /** Scopes that only mean something with an end-user. */
@@ -20,22 +18,11 @@ export function clientScope(requested: string | undefined, client: Client, forUs
 }
 
 async function handle(ctx: GrantContext): Promise<TokenResponse> {
-  const { provider, client, now } = ctx;
+  const { client } = ctx;
   // RFC 6749 §4.4: "MUST only be used by confidential clients".
   if (client.isPublic) throw unauthorizedClient('client_credentials is for confidential clients');
   const scope = clientScope(ctx.params.present('scope'), client, false);
-  const audience = requestedAudience(ctx.params, client, []);
-  const tokens = await buildTokenSet(provider, {
-    client,
-    subject: { grantId: randomUUID(), clientId: client.id, userId: undefined, scope, audience },
-    now,
-    authTime: undefined,
-    nonce: undefined,
-    idToken: false,
-    refresh: undefined,
-  });
-  await provider.store.insertTokens(provider.name, tokens.stored);
-  return tokens.respond();
+  return issueAccessOnly(ctx, undefined, scope);
 }
 
 export const clientCredentialsGrant: Grant = {

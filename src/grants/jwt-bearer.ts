@@ -1,12 +1,10 @@
 // JWT bearer grant (RFC 7523 §2.1, §3): a JWT from a trusted issuer, about one of the provider's users, buys an access token.
-import { randomUUID } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { jwtBearerGrantType } from '../config/schema.js';
 import { AssertionError, verifyAssertion } from '../crypto/assertion.js';
 import { invalidGrant, invalidRequest, unauthorizedClient } from '../errors/oauth-error.js';
+import { issueAccessOnly } from './access-only.js';
 import { clientScope } from './client-credentials.js';
-import { requestedAudience } from './resource.js';
-import { buildTokenSet } from './token-set.js';
 import type { Grant, GrantContext, TokenResponse } from './types.js';
 
 const rejected = (detail: string) => invalidGrant('The assertion is not acceptable', { detail });
@@ -58,18 +56,7 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
   if (!user) throw rejected('subject is not a user of this provider');
 
   const scope = clientScope(ctx.params.present('scope'), client, true).filter((s) => s !== 'offline_access');
-  const audience = requestedAudience(ctx.params, client, []);
-  const tokens = await buildTokenSet(provider, {
-    client,
-    subject: { grantId: randomUUID(), clientId: client.id, userId: user.id, scope, audience },
-    now,
-    authTime: undefined,
-    nonce: undefined,
-    idToken: false,
-    refresh: undefined,
-  });
-  await provider.store.insertTokens(provider.name, tokens.stored);
-  return tokens.respond();
+  return issueAccessOnly(ctx, user.id, scope);
 }
 
 export const jwtBearerGrant: Grant = {
