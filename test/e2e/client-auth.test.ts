@@ -10,7 +10,15 @@ import { after, before, describe, test } from 'node:test';
 import { CompactSign, exportJWK, exportSPKI, generateKeyPair, type JWK } from 'jose';
 import * as oidc from 'openid-client';
 import { alice, bob, demoClient, publicClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { authorizeUrl, basic, pkcePair, postForm, signIn, UserAgent } from '../helpers/user-agent.js';
+import {
+  authorizeUrl,
+  basic,
+  obtainCode,
+  pkcePair,
+  postForm,
+  signIn,
+  UserAgent,
+} from '../helpers/user-agent.js';
 
 type KeyPair = Awaited<ReturnType<typeof generateKeyPair>>;
 type SigningKey = Parameters<CompactSign['sign']>[0];
@@ -232,18 +240,12 @@ async function rp(clientId: string, auth: oidc.ClientAuth, metadata?: Partial<oi
 
 /** An authorization code for `clientId` (login and consent as alice in a fresh browser). */
 async function codeFor(clientId: string, redirectUri: string, challenge?: string): Promise<string> {
-  const url = authorizeUrl(t.issuer, {
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: redirectUri,
+  return obtainCode(t.issuer, {
+    clientId,
+    redirectUri,
     scope: 'openid email',
-    state: 'st',
-    ...(challenge ? { code_challenge: challenge, code_challenge_method: 'S256' } : {}),
+    ...(challenge ? { challenge } : {}),
   });
-  const cb = await signIn(new UserAgent(), url);
-  const code = cb.searchParams.get('code');
-  assert.ok(code, `no code in ${cb.href}`);
-  return code;
 }
 
 describe('each registered method succeeds at the token endpoint', () => {

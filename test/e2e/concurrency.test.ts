@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { demoClient, publicClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { authorizeUrl, basic, pkcePair, postForm, signIn, UserAgent } from '../helpers/user-agent.js';
+import { basic, obtainCode, pkcePair, postForm } from '../helpers/user-agent.js';
 
 let t: TestServer;
 before(async () => {
@@ -11,16 +11,13 @@ before(async () => {
 after(() => t.close());
 
 async function codeFor(clientId: string, redirectUri: string, challenge?: string): Promise<string> {
-  const url = authorizeUrl(t.issuer, {
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: redirectUri,
+  return obtainCode(t.issuer, {
+    clientId,
+    redirectUri,
     scope: 'openid offline_access',
     state: 'race',
-    ...(challenge ? { code_challenge: challenge, code_challenge_method: 'S256' } : {}),
+    ...(challenge ? { challenge } : {}),
   });
-  const cb = await signIn(new UserAgent(), url);
-  return cb.searchParams.get('code') as string;
 }
 
 test('20 concurrent redemptions of one code: exactly one 200, the rest invalid_grant', async () => {

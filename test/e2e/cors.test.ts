@@ -13,8 +13,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
-
-import { authorizeUrl, basic, pkcePair, signIn, UserAgent } from '../helpers/user-agent.js';
+import { authorizeUrl, basic, obtainCode, pkcePair, UserAgent } from '../helpers/user-agent.js';
 
 const SPA_ORIGIN = 'https://spa.example';
 /** A public client whose explicit allowed_cors_origins replace its redirect URI's origin. */
@@ -107,20 +106,12 @@ async function codeFor(
 ): Promise<{ code: string; verifier: string; redirectUri: string }> {
   const pkce = pkcePair();
   const redirectUri = client.redirect_uris[0] as string;
-  const callback = await signIn(
-    new UserAgent(),
-    authorizeUrl(t.issuer, {
-      response_type: 'code',
-      client_id: client.client_id,
-      redirect_uri: redirectUri,
-      scope,
-      state: 'st',
-      code_challenge: pkce.challenge,
-      code_challenge_method: 'S256',
-    }),
-  );
-  const code = callback.searchParams.get('code');
-  assert.ok(code, `no code: ${callback.href}`);
+  const code = await obtainCode(t.issuer, {
+    clientId: client.client_id,
+    redirectUri,
+    scope,
+    challenge: pkce.challenge,
+  });
   return { code, verifier: pkce.verifier, redirectUri };
 }
 

@@ -21,7 +21,15 @@ import {
 import * as oidc from 'openid-client';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { bob, publicClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { authorizeUrl, basic, pkcePair, postForm, signIn, UserAgent } from '../helpers/user-agent.js';
+import {
+  authorizeUrl,
+  basic,
+  obtainCode,
+  pkcePair,
+  postForm,
+  signIn,
+  UserAgent,
+} from '../helpers/user-agent.js';
 
 type ProviderInput = ConfigInput['providers'][number];
 type ClientInput = NonNullable<ProviderInput['clients']>[number];
@@ -238,22 +246,14 @@ interface CodeOptions {
 
 /** Signs alice in (fresh browser, login and consent) and returns the authorization code. */
 async function codeFor(issuer: string, clientId: string, options: CodeOptions = {}): Promise<string> {
-  const url = new URL(
-    authorizeUrl(issuer, {
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: clientId === 'spa' ? SPA_REDIRECT : REDIRECT,
-      scope: options.scope ?? FULL_SCOPE,
-      state: 'st',
-      nonce: 'n',
-      ...(options.challenge ? { code_challenge: options.challenge, code_challenge_method: 'S256' } : {}),
-    }),
-  );
-  for (const r of options.resource ?? []) url.searchParams.append('resource', r);
-  const cb = await signIn(new UserAgent(), url.href);
-  const code = cb.searchParams.get('code');
-  assert.ok(code, `no code: ${cb.href}`);
-  return code;
+  return obtainCode(issuer, {
+    clientId,
+    redirectUri: clientId === 'spa' ? SPA_REDIRECT : REDIRECT,
+    scope: options.scope ?? FULL_SCOPE,
+    nonce: 'n',
+    ...(options.challenge ? { challenge: options.challenge } : {}),
+    ...(options.resource ? { resource: options.resource } : {}),
+  });
 }
 
 /** POST /token as `clientId`: Basic for confidential clients, client_id in the body for the public one. */
@@ -263,23 +263,8 @@ function tokenAs(issuer: string, clientId: string, form: Record<string, string>)
 }
 
 /** Same, with repeated parameters (resource). */
-async function tokenAsRaw(issuer: string, clientId: string, body: URLSearchParams): Promise<Reply> {
-  const res = await fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      authorization: basic(clientId, secretOf(clientId)),
-    },
-    body: body.toString(),
-  });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = { raw: text };
-  }
-  return { status: res.status, headers: res.headers, json };
+function tokenAsRaw(issuer: string, clientId: string, body: URLSearchParams): Promise<Reply> {
+  return postForm(`${issuer}/token`, body, { authorization: basic(clientId, secretOf(clientId)) });
 }
 
 /** Code flow through the token endpoint: the first token response. */

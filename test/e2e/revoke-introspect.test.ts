@@ -14,8 +14,7 @@ import {
   startTestServer,
   type TestServer,
 } from '../helpers/server.js';
-
-import { authorizeUrl, basic, pkcePair, signIn, UserAgent } from '../helpers/user-agent.js';
+import { basic, obtainCode, pkcePair } from '../helpers/user-agent.js';
 
 /** A resource server: confidential, client_credentials only, allowed to introspect every token of the provider. */
 const resourceServer = {
@@ -132,20 +131,12 @@ async function tokensFor(
 ): Promise<Tokens> {
   const pkce = pkcePair();
   const redirectUri = redirectUris[client];
-  const callback = await signIn(
-    new UserAgent(),
-    authorizeUrl(t.issuer, {
-      response_type: 'code',
-      client_id: client,
-      redirect_uri: redirectUri,
-      scope,
-      state: 'st',
-      code_challenge: pkce.challenge,
-      code_challenge_method: 'S256',
-    }),
-  );
-  const code = callback.searchParams.get('code');
-  assert.ok(code, `no code: ${callback.href}`);
+  const code = await obtainCode(t.issuer, {
+    clientId: client,
+    redirectUri,
+    scope,
+    challenge: pkce.challenge,
+  });
   const auth = authAs(client);
   const res = await post(
     '/token',

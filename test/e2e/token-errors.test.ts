@@ -15,7 +15,7 @@ import {
   type TestServer,
 } from '../helpers/server.js';
 
-import { authorizeUrl, basic, pkcePair, signIn, UserAgent } from '../helpers/user-agent.js';
+import { authorizeUrl, basic, obtainCode, pkcePair, signIn, UserAgent } from '../helpers/user-agent.js';
 
 type ClientName = 'web' | 'spa' | 'poster';
 
@@ -103,30 +103,25 @@ async function getCode(
     ua = new UserAgent();
     browsers.set(key, ua);
   }
-  const params: Record<string, string> = {
-    response_type: 'code',
-    client_id: client,
-    redirect_uri: redirectUri,
-    scope: options.scope ?? 'openid email offline_access',
-    state: 'st',
-    nonce: 'n',
-  };
   let verifier: string | undefined;
+  let challenge: string | undefined;
   if (options.pkce !== false) {
     const pair = pkcePair();
     verifier = options.verifier ?? pair.verifier;
-    params.code_challenge = options.verifier
+    challenge = options.verifier
       ? createHash('sha256').update(options.verifier).digest('base64url')
       : pair.challenge;
-    params.code_challenge_method = 'S256';
   }
   const account = user === 'alice' ? alice : bob;
-  const callback = await signIn(ua, authorizeUrl(t.issuer, params), {
-    username: account.username,
-    password: account.password,
+  const code = await obtainCode(t.issuer, {
+    clientId: client,
+    redirectUri,
+    scope: options.scope ?? 'openid email offline_access',
+    nonce: 'n',
+    ...(challenge ? { challenge } : {}),
+    ua,
+    signIn: { username: account.username, password: account.password },
   });
-  const code = callback.searchParams.get('code');
-  assert.ok(code, `no code: ${callback.href}`);
   remember(code);
   return { code, verifier, redirectUri };
 }

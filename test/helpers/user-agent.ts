@@ -122,6 +122,41 @@ export async function signIn(
   throw new Error('sign-in did not finish');
 }
 
+export interface CodeRequest {
+  clientId: string;
+  redirectUri: string;
+  scope: string;
+  /** S256 challenge; omitted for a request without PKCE. */
+  challenge?: string;
+  state?: string;
+  nonce?: string;
+  /** RFC 8707 resources, one `resource` parameter each. */
+  resource?: string[];
+  /** The browser to use (its session and consent carry over); a fresh one by default. */
+  ua?: UserAgent;
+  signIn?: SignInOptions;
+}
+
+/** Runs login and consent for an authorization request and returns the code; fails the test without one. */
+export async function obtainCode(issuer: string, req: CodeRequest): Promise<string> {
+  const url = new URL(
+    authorizeUrl(issuer, {
+      response_type: 'code',
+      client_id: req.clientId,
+      redirect_uri: req.redirectUri,
+      scope: req.scope,
+      state: req.state ?? 'st',
+      ...(req.nonce ? { nonce: req.nonce } : {}),
+      ...(req.challenge ? { code_challenge: req.challenge, code_challenge_method: 'S256' } : {}),
+    }),
+  );
+  for (const r of req.resource ?? []) url.searchParams.append('resource', r);
+  const cb = await signIn(req.ua ?? new UserAgent(), url.href, req.signIn);
+  const code = cb.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${cb.href}`);
+  return code;
+}
+
 export function pkcePair(): { verifier: string; challenge: string } {
   const verifier = randomBytes(32).toString('base64url');
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
@@ -138,9 +173,10 @@ export function basic(clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${enc(clientId)}:${enc(secret)}`).toString('base64')}`;
 }
 
+/** A form POST; URLSearchParams lets a parameter repeat (RFC 8707 `resource`). */
 export async function postForm(
   url: string,
-  form: Record<string, string>,
+  form: Record<string, string> | URLSearchParams,
   headers: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
   const res = await fetch(url, {
