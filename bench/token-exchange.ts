@@ -66,6 +66,7 @@ for (let i = 0; i < total; i++) {
     codeChallenge: undefined,
     resource: [],
     authTime: now,
+    details: {},
     expiresAt: now + 600,
     consumedAt: undefined,
   });

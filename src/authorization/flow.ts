@@ -63,6 +63,7 @@ export async function issueCode(
     codeChallenge: request.codeChallenge,
     resource: request.resource,
     authTime: session.record.authTime,
+    details: {},
     expiresAt: now + provider.settings.lifetimes.authorizationCode,
     consumedAt: undefined,
   });

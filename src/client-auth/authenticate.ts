@@ -27,12 +27,17 @@ export async function authenticateClient(provider: Provider, input: AuthInput, n
   const client = provider.getClient(credentials.clientId);
   if (!client)
     throw clientAuthFailed(credentials.carrier, `unknown client ${credentials.clientId.slice(0, 100)}`);
-  const authenticator = byMethod.get(client.authMethod);
-  // A client uses only the method it registered (OIDC Core §9; security checklist C1).
-  if (!authenticator || authenticator.carrier !== credentials.carrier) {
+  // A client uses only a method it registered (OIDC Core §9; security checklist C1). Saying which one is no secret
+  // (discovery and registration publish it) and saves the developer a trip to the server log (issue 6 point 8).
+  const authenticator = [...client.authMethods]
+    .map((m) => byMethod.get(m))
+    .find((a) => a !== undefined && a.carrier === credentials.carrier);
+  if (!authenticator) {
+    const allowed = [...client.authMethods].join(' or ');
     throw clientAuthFailed(
       credentials.carrier,
-      `client ${client.id} is registered for ${client.authMethod}, sent ${credentials.carrier} credentials`,
+      `client ${client.id} is registered for ${allowed}, sent ${credentials.carrier} credentials`,
+      `Client authentication failed: this client must authenticate with ${allowed}`,
     );
   }
   await authenticator.verify(provider, client, credentials, now);

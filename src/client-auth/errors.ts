@@ -4,8 +4,13 @@ import type { Carrier } from './types.js';
 
 const basicChallenge = { 'WWW-Authenticate': 'Basic realm="gatehouse", charset="UTF-8"' };
 
-export function clientAuthFailed(carrier: Carrier, detail: string): OAuthError {
-  return invalidClient('Client authentication failed', {
+/** `description` is public: only say what the client may know (its own registered method), never why a secret failed. */
+export function clientAuthFailed(
+  carrier: Carrier,
+  detail: string,
+  description = 'Client authentication failed',
+): OAuthError {
+  return invalidClient(description, {
     detail,
     headers: carrier === 'basic' ? basicChallenge : {},
   });

@@ -141,6 +141,15 @@ const secretMethods = new Set(['client_secret_basic', 'client_secret_post', 'cli
 /** Each authentication method needs exactly its own credential (OIDC Registration §2, OIDC Core §9). */
 function checkClientAuth(c: ClientConfig, add: (path: PropertyKey[], message: string) => void): void {
   const method = c.token_endpoint_auth_method;
+  if (method === undefined) {
+    // Absent: basic or post with a secret (interface.md); without one the client has no way to authenticate.
+    if (c.client_secret === undefined)
+      add(
+        ['client_secret'],
+        'required unless token_endpoint_auth_method is none (public client) or private_key_jwt',
+      );
+    return;
+  }
   if (secretMethods.has(method) && c.client_secret === undefined)
     add(['client_secret'], `required for token_endpoint_auth_method ${method}`);
   // RFC 7518 §3.2: an HMAC key at least as long as the hash output (256 bits for HS256).

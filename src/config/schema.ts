@@ -18,6 +18,7 @@ const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 export const jwtBearerGrantType = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export const grantTypes = [
   'authorization_code',
+  'implicit',
   'refresh_token',
   'client_credentials',
   jwtBearerGrantType,
@@ -61,10 +62,45 @@ const lifetime = z
   )
   .optional();
 
-export const signingAlgs = ['RS256', 'ES256', 'EdDSA'] as const;
+/** Algorithms Gatehouse signs ID tokens, UserInfo responses and JWT access tokens with (one key per algorithm in use). */
+export const signingAlgs = asymmetricAlgs;
 export type SigningAlg = (typeof signingAlgs)[number];
 
-/** Client metadata uses the RFC 7591 / OIDC Registration names, so a configured and a registered client look alike. */
+/**
+ * OIDC Core §3 response types; the order of the space-separated values does not matter (OAuth 2.0 Multiple
+ * Response Types §5), so they are kept in this canonical order.
+ */
+export const responseTypes = [
+  'code',
+  'id_token',
+  'id_token token',
+  'code id_token',
+  'code token',
+  'code id_token token',
+] as const;
+export type ResponseTypeName = (typeof responseTypes)[number];
+
+/** Sorts the values of a response_type into the canonical spelling above ('token id_token' → 'id_token token'). */
+export function canonicalResponseType(value: string): string {
+  const order = ['code', 'id_token', 'token'];
+  const parts = value.split(' ').filter((p) => p !== '');
+  if (new Set(parts).size !== parts.length || parts.some((p) => !order.includes(p))) return value;
+  return parts.sort((a, b) => order.indexOf(a) - order.indexOf(b)).join(' ');
+}
+
+const responseTypeSchema = z.preprocess(
+  (v) => (typeof v === 'string' ? canonicalResponseType(v) : v),
+  z.enum(responseTypes),
+);
+
+/** A URL-valued metadata field; its rules (https, no fragment ...) are checked with the rest of the client. */
+const uri = () => z.string().min(1).max(2048);
+
+/**
+ * Client metadata uses the RFC 7591 / OIDC Registration / logout specs' names, so a configured and a registered
+ * client look alike (interface.md "Configuration file"). Every name of those specs is accepted; values Gatehouse
+ * cannot honour (encrypted responses) are refused by the semantic checks, by key path.
+ */
 export const clientSchema = z.strictObject({
   client_id: z
     .string()
@@ -73,25 +109,78 @@ export const clientSchema = z.strictObject({
     .regex(/^[\x21-\x7E]+$/, 'printable ASCII without spaces'),
   /** Omitted for public clients. Stored only as a keyed hash. */
   client_secret: z.string().min(1).max(512).optional(),
+  /** RFC 7591 §3.2.1; 0 = never. Accepted for registered clients' shape; configured secrets do not expire. */
+  client_secret_expires_at: z.preprocess(fromEnv, z.number().int().min(0)).optional(),
+  client_id_issued_at: z.preprocess(fromEnv, z.number().int().min(0)).optional(),
   client_name: z.string().max(255).optional(),
+  client_uri: uri().optional(),
+  logo_uri: uri().optional(),
+  policy_uri: uri().optional(),
+  tos_uri: uri().optional(),
+  contacts: z.array(z.string().max(255)).optional(),
+  software_id: z.string().max(255).optional(),
+  software_version: z.string().max(255).optional(),
   redirect_uris: z.array(z.string()).default([]),
-  /** Where RP-initiated logout may return to (OIDC RP-Initiated Logout §3); kept for the logout endpoint. */
+  /** Where RP-initiated logout may return to (OIDC RP-Initiated Logout §3.1). */
   post_logout_redirect_uris: z.array(z.string()).default([]),
   grant_types: z.array(z.enum(grantTypes)).min(1).default(['authorization_code']),
-  response_types: z.array(z.enum(['code'])).default(['code']),
-  token_endpoint_auth_method: z.enum(clientAuthMethods).default('client_secret_basic'),
+  response_types: z.array(responseTypeSchema).default(['code']),
+  /**
+   * Absent with a client_secret: client_secret_basic or client_secret_post, whichever the client sends
+   * (interface.md: most relying-party libraries default to one or the other). Named: exactly that method.
+   */
+  token_endpoint_auth_method: z.enum(clientAuthMethods).optional(),
   /** Space-separated scopes the client may ask for; anything else in a request is dropped. */
   scope: z
     .string()
-    .default('openid')
+    .default('openid profile email address phone offline_access')
     .refine((s) => s.split(' ').every((t) => scopeToken.test(t)), 'space-separated scope tokens'),
-  /** `native` lets a loopback redirect URI use any port (RFC 8252 §7.3). */
+  /** `native` lets a loopback redirect URI use any port (RFC 8252 §7.3); `web` allows implicit only over https. */
   application_type: z.enum(['web', 'native']).default('web'),
-  /** private_key_jwt: the client's public keys, inline or by URL (OIDC Registration §2). */
+  /** private_key_jwt and signed request objects: the client's public keys, inline or by URL (OIDC Registration §2). */
   jwks: jwksSchema.optional(),
-  jwks_uri: z.string().optional(),
+  jwks_uri: uri().optional(),
   /** The one algorithm the client signs its assertions with; default: any of its kind (HS* or asymmetric). */
   token_endpoint_auth_signing_alg: z.enum([...asymmetricAlgs, ...hmacAlgs]).optional(),
+  /** `pairwise`: a different `sub` per sector (OIDC Core §8.1); default `public`. */
+  subject_type: z.enum(['public', 'pairwise']).optional(),
+  /** Pairwise sector: an https URL of a JSON array listing every redirect URI (OIDC Core §8.1). */
+  sector_identifier_uri: uri().optional(),
+  /** ID token signature algorithm; default: the provider's signingAlg. */
+  id_token_signed_response_alg: z.enum([...signingAlgs, 'none']).optional(),
+  id_token_encrypted_response_alg: z.string().optional(),
+  id_token_encrypted_response_enc: z.string().optional(),
+  /** Set: UserInfo answers as a JWT signed with this algorithm (`application/jwt`); absent: plain JSON. */
+  userinfo_signed_response_alg: z.enum([...signingAlgs, 'none']).optional(),
+  userinfo_encrypted_response_alg: z.string().optional(),
+  userinfo_encrypted_response_enc: z.string().optional(),
+  /** The algorithm the client's request objects must be signed with (`none`: unsigned allowed). */
+  request_object_signing_alg: z.enum([...asymmetricAlgs, ...hmacAlgs, 'none']).optional(),
+  request_object_encryption_alg: z.string().optional(),
+  request_object_encryption_enc: z.string().optional(),
+  /** request_uri values the client may use (OIDC Registration §2); fetched ones must start with one of them. */
+  request_uris: z.array(uri()).optional(),
+  /** Default max_age for this client's authorization requests (OIDC Registration §2). */
+  default_max_age: z
+    .preprocess(
+      fromEnv,
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(10 * 365 * 86400),
+    )
+    .optional(),
+  /** Always put auth_time in ID tokens (it always is in Gatehouse's). */
+  require_auth_time: bool().optional(),
+  default_acr_values: z.array(z.string().max(255)).optional(),
+  initiate_login_uri: uri().optional(),
+  /** OIDC Back-Channel Logout 1.0 §2.2. */
+  backchannel_logout_uri: uri().optional(),
+  backchannel_logout_session_required: bool().optional(),
+  /** OIDC Front-Channel Logout 1.0 §2; accepted, not used (Gatehouse logs out over the back channel). */
+  frontchannel_logout_uri: uri().optional(),
+  frontchannel_logout_session_required: bool().optional(),
   // Gatehouse extensions below (snake_case like the metadata they sit beside).
   /** Browser origins allowed to call the token, UserInfo and revocation endpoints; default: the redirect URIs' origins. */
   allowed_cors_origins: z.array(z.string()).optional(),
@@ -192,6 +281,23 @@ export const providerSchema = z.strictObject({
    * Generated and kept in the store when omitted; set it (from `${ENV}`) to keep it out of the database.
    */
   clientSecretHashKey: z.string().min(32).optional(),
+  /**
+   * Dynamic client registration (RFC 7591/7592) at /registration. Absent: off. `{}`: open to anyone.
+   * `initialAccessToken`: only requests with this Bearer token may register (RFC 7591 §3).
+   */
+  registration: z.strictObject({ initialAccessToken: z.string().min(16).optional() }).optional(),
+  /**
+   * OIDC Core §5.4: with an access token issued, the scope's claims are available at UserInfo; true also puts
+   * them in the ID token (what most relying-party libraries read). Without an access token they always go there.
+   */
+  scopeClaimsInIdToken: bool().default(true),
+  /** `acr` values the provider can satisfy (OIDC Core §2); the first is the default. */
+  acrValues: z.array(z.string().min(1).max(255)).min(1).default(['urn:gatehouse:acr:password']),
+  /**
+   * Salt of pairwise subject identifiers (OIDC Core §8.1), at least 32 characters. Generated and kept in the store
+   * when omitted. Changing it changes every pairwise `sub`.
+   */
+  pairwiseSalt: z.string().min(32).optional(),
 });
 
 export const serverSchema = z

@@ -17,6 +17,7 @@ export async function issueAccessOnly(
     subject: { grantId: randomUUID(), clientId: client.id, userId, scope, audience },
     now,
     authTime: undefined,
+    details: {},
     nonce: undefined,
     idToken: false,
     refresh: undefined,

@@ -58,6 +58,7 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
     subject: { grantId: code.grantId, clientId: client.id, userId: user.id, scope: code.scope, audience },
     now,
     authTime: code.authTime,
+    details: code.details,
     nonce: code.nonce,
     idToken: true,
     refresh: wantsRefresh

@@ -54,6 +54,7 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
     subject: { grantId: token.grantId, clientId: client.id, userId: user.id, scope, audience },
     now,
     authTime: token.authTime,
+    details: token.details,
     // OIDC Core §12.2: no nonce in an ID token from a refresh.
     nonce: undefined,
     idToken: true,

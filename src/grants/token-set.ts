@@ -1,7 +1,7 @@
 // Builds the tokens one grant step issues, and the response that carries them (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
-import type { IssuedTokens } from '../store/types.js';
+import type { GrantDetails, IssuedTokens } from '../store/types.js';
 import { mintAccessToken, mintRefreshToken, type TokenSubject } from '../tokens/access-token.js';
 import { signIdToken } from '../tokens/id-token.js';
 import type { TokenResponse } from './types.js';
@@ -22,6 +22,8 @@ export interface TokenSetRequest {
   now: number;
   /** When the user authenticated; undefined when no user is involved. */
   authTime: number | undefined;
+  /** What the authorization decided beyond scope (claims request, acr, sid), kept with the refresh token. */
+  details: GrantDetails;
   nonce: string | undefined;
   refresh: RefreshPlan | undefined;
   /** Issue an ID token when the scope has openid (false for grants without an end-user session). */
@@ -45,6 +47,7 @@ export async function buildTokenSet(provider: Provider, req: TokenSetRequest): P
           {
             now,
             authTime: req.authTime ?? now,
+            details: req.details,
             expiresAt: req.refresh.expiresAt,
             idleTtl: client.lifetimes.refreshTokenIdle,
             parentHash: req.refresh.parentHash,

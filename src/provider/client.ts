@@ -26,7 +26,11 @@ export interface Client {
   readonly metadata: ClientMetadata;
   /** RFC 6749 §2.1: a client that cannot keep a secret. */
   readonly isPublic: boolean;
-  readonly authMethod: ClientAuthMethodName;
+  /**
+   * The methods this client may authenticate with: the one it registered, or, for a client with a secret and no
+   * registered method, client_secret_basic and client_secret_post (interface.md "Configuration file").
+   */
+  readonly authMethods: ReadonlySet<ClientAuthMethodName>;
   /** Algorithms accepted on this client's assertions (security checklist C7). */
   readonly assertionAlgs: readonly AssertionAlg[];
   readonly grantTypes: ReadonlySet<GrantTypeName>;
@@ -78,6 +82,9 @@ export function toClient(
 ): Client {
   const m = record.metadata;
   const isPublic = m.token_endpoint_auth_method === 'none';
+  const authMethods: ClientAuthMethodName[] = m.token_endpoint_auth_method
+    ? [m.token_endpoint_auth_method]
+    : ['client_secret_basic', 'client_secret_post'];
   return Object.freeze({
     id: record.clientId,
     name: m.client_name ?? record.clientId,
@@ -85,7 +92,7 @@ export function toClient(
     hmacKey,
     metadata: m,
     isPublic,
-    authMethod: m.token_endpoint_auth_method,
+    authMethods: new Set(authMethods),
     assertionAlgs: assertionAlgs(m),
     grantTypes: new Set(m.grant_types),
     allowedScopes: new Set(m.scope.split(' ')),

@@ -72,6 +72,32 @@ export interface InteractionRecord {
   expiresAt: EpochSeconds;
 }
 
+/** One requested claim of the OIDC Core §5.5 `claims` parameter; null asks for it with no further conditions. */
+export interface ClaimRequest {
+  essential?: boolean;
+  value?: unknown;
+  values?: unknown[];
+}
+
+/** OIDC Core §5.5: claims asked for by name, per destination. */
+export interface ClaimsRequest {
+  userinfo?: Record<string, ClaimRequest | null>;
+  id_token?: Record<string, ClaimRequest | null>;
+}
+
+/**
+ * What an authorization decided beyond scope, carried from the code to every token of its grant (so a refreshed
+ * ID token says the same). Stored as one JSON value: new members need no migration.
+ */
+export interface GrantDetails {
+  /** OIDC Core §5.5 claims request. */
+  claims?: ClaimsRequest;
+  /** OIDC Core §2 `acr` the authentication satisfied. */
+  acr?: string;
+  /** OIDC Front-/Back-Channel Logout `sid`: the provider session the grant was made in. */
+  sid?: string;
+}
+
 export interface AuthorizationCodeRecord {
   codeHash: string;
   /** Every token issued from this code carries it, so a replay can revoke them all (RFC 6749 §4.1.2). */
@@ -85,6 +111,7 @@ export interface AuthorizationCodeRecord {
   /** RFC 8707 resource indicators granted with the code. */
   resource: string[];
   authTime: EpochSeconds;
+  details: GrantDetails;
   expiresAt: EpochSeconds;
   consumedAt: EpochSeconds | undefined;
 }
@@ -114,6 +141,7 @@ export interface RefreshTokenRecord {
   /** Resource indicators of the grant; refreshed access tokens may narrow them. */
   audience: string[];
   authTime: EpochSeconds;
+  details: GrantDetails;
   issuedAt: EpochSeconds;
   /** The token this one replaced in rotation, if any. */
   parentHash: string | undefined;

@@ -3,7 +3,7 @@ import { sha256 } from '../crypto/hash.js';
 import { randomToken } from '../crypto/random.js';
 import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
-import type { AccessTokenRecord, RefreshTokenRecord } from '../store/types.js';
+import type { AccessTokenRecord, GrantDetails, RefreshTokenRecord } from '../store/types.js';
 
 export interface Minted<T> {
   /** The value handed to the client; never stored, never logged. */
@@ -73,6 +73,7 @@ export async function mintAccessToken(
 export interface RefreshTokenTimes {
   now: number;
   authTime: number;
+  details: GrantDetails;
   /** Absolute end of the family. */
   expiresAt: number;
   idleTtl: number;
@@ -90,6 +91,7 @@ export function mintRefreshToken(
       ...subject,
       tokenHash: sha256(value),
       authTime: t.authTime,
+      details: t.details,
       issuedAt: t.now,
       parentHash: t.parentHash,
       expiresAt: t.expiresAt,

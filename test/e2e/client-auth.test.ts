@@ -29,6 +29,14 @@ const assertionType = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const basicClient = {
   client_id: 'basic-svc',
   client_secret: 'basic-svc-secret-0123456789abcdefghijklmnop',
+  token_endpoint_auth_method: 'client_secret_basic' as const,
+  grant_types: ['client_credentials' as const],
+  scope: 'api:read',
+};
+/** No token_endpoint_auth_method: basic or post, whichever the client sends (interface.md). */
+const eitherSvc = {
+  client_id: 'either-svc',
+  client_secret: 'either-svc-secret-0123456789abcdefghijklmn',
   grant_types: ['client_credentials' as const],
   scope: 'api:read',
 };
@@ -110,6 +118,7 @@ before(async () => {
           publicClient,
           basicClient,
           postSvc,
+          eitherSvc,
           csj,
           csj512,
           {
@@ -507,6 +516,48 @@ describe('a client uses only the method it is registered for (OIDC Core §9, che
     });
     assert.equal(ok.status, 200);
     assert.equal(ok.json.active, true);
+  });
+});
+
+describe('a client with a secret and no token_endpoint_auth_method (issue 6 point 8)', () => {
+  test('authenticates with client_secret_basic (openid-client)', async () => {
+    const config = await rp(eitherSvc.client_id, oidc.ClientSecretBasic(eitherSvc.client_secret));
+    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'api:read' });
+    assert.ok(tokens.access_token);
+  });
+
+  test('authenticates with client_secret_post (openid-client default)', async () => {
+    const config = await rp(eitherSvc.client_id, oidc.ClientSecretPost(eitherSvc.client_secret));
+    const tokens = await oidc.clientCredentialsGrant(config, { scope: 'api:read' });
+    assert.ok(tokens.access_token);
+  });
+
+  test('a wrong secret is still refused, by either carrier', async () => {
+    assertInvalidClient(
+      await tokenRequest(
+        { grant_type: 'client_credentials' },
+        { authorization: basic(eitherSvc.client_id, 'nope') },
+      ),
+      true,
+    );
+    const res = await tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: eitherSvc.client_id,
+      client_secret: 'nope',
+    });
+    assertInvalidClient(res);
+    // A wrong secret says nothing more than that.
+    assert.equal(res.json.error_description, 'Client authentication failed');
+  });
+
+  test('a client that named its method is told which one when it used another', async () => {
+    const res = await tokenRequest({
+      grant_type: 'client_credentials',
+      client_id: basicClient.client_id,
+      client_secret: basicClient.client_secret,
+    });
+    assertInvalidClient(res);
+    assert.match(String(res.json.error_description), /must authenticate with client_secret_basic/);
   });
 });
 

@@ -30,6 +30,7 @@ function refresh(grantId: string, hash: string = randomUUID(), parentHash?: stri
     scope: ['openid', 'offline_access'],
     audience: ['https://api.example'],
     authTime: now - 10,
+    details: { sid: 's1', acr: 'a' },
     issuedAt: now,
     parentHash,
     expiresAt: now + 86400,
@@ -60,6 +61,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         codeChallenge: undefined,
         resource: ['https://api.example'],
         authTime: now,
+        details: { claims: { id_token: { email: { essential: true } } } },
         expiresAt: now + 60,
         consumedAt: undefined,
       });
@@ -264,6 +266,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         codeChallenge: undefined,
         resource: [],
         authTime: now,
+        details: { claims: { id_token: { email: { essential: true } } } },
         expiresAt: now + 60,
         consumedAt: undefined,
       };

@@ -43,7 +43,8 @@ describe('configuration', () => {
     const client = p?.clients[0];
     assert.deepEqual(client?.grant_types, ['authorization_code']);
     assert.deepEqual(client?.response_types, ['code']);
-    assert.equal(client?.token_endpoint_auth_method, 'client_secret_basic');
+    // Absent: the client may use client_secret_basic or client_secret_post (interface.md).
+    assert.equal(client?.token_endpoint_auth_method, undefined);
     assert.ok(Object.isFrozen(c) && Object.isFrozen(c.providers[0]));
   });
 
@@ -85,7 +86,7 @@ describe('configuration', () => {
 
   test('semantic checks: secrets, redirect URIs, duplicates', () => {
     const expect = [
-      'providers[0].clients[0].client_secret: required for token_endpoint_auth_method client_secret_basic',
+      'providers[0].clients[0].client_secret: required unless token_endpoint_auth_method is none',
       'providers[0].clients[0].redirect_uris[0]:',
       'providers[0].clients[1].client_id: duplicate client_id a',
       'providers[0].clients[1].redirect_uris[0]:',

@@ -76,4 +76,9 @@ export const migrations: readonly string[] = [
     PRIMARY KEY (provider, namespace, jti)
   ) WITHOUT ROWID;
   `,
+  // 2: grant details (claims request, acr, sid) carried from the code to the tokens, as JSON.
+  `
+  ALTER TABLE authorization_codes ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE refresh_tokens ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+  `,
 ];

@@ -9,6 +9,7 @@ import type {
   ClientMetadata,
   ClientRecord,
   EpochSeconds,
+  GrantDetails,
   InteractionRecord,
   IssuedTokens,
   RedeemResult,
@@ -43,6 +44,7 @@ function toCode(r: Row): AuthorizationCodeRecord {
     codeChallenge: optStr(r.code_challenge),
     resource: splitScope(r.resource),
     authTime: num(r.auth_time),
+    details: JSON.parse(str(r.details)) as GrantDetails,
     expiresAt: num(r.expires_at),
     consumedAt: optNum(r.consumed_at),
   };
@@ -72,6 +74,7 @@ function toRefreshToken(r: Row): RefreshTokenRecord {
     scope: splitScope(r.scope),
     audience: splitScope(r.audience),
     authTime: num(r.auth_time),
+    details: JSON.parse(str(r.details)) as GrantDetails,
     issuedAt: num(r.issued_at),
     parentHash: optStr(r.parent_hash),
     expiresAt: num(r.expires_at),
@@ -183,9 +186,9 @@ export class SqliteStore implements Store {
       ),
       insertCode: db.prepare(
         `INSERT INTO authorization_codes (provider, code_hash, grant_id, client_id, user_id, redirect_uri, scope,
-           nonce, code_challenge, resource, auth_time, expires_at, consumed_at)
+           nonce, code_challenge, resource, auth_time, details, expires_at, consumed_at)
          VALUES (@provider, @codeHash, @grantId, @clientId, @userId, @redirectUri, @scope,
-           @nonce, @codeChallenge, @resource, @authTime, @expiresAt, NULL)`,
+           @nonce, @codeChallenge, @resource, @authTime, @details, @expiresAt, NULL)`,
       ),
       findCode: db.prepare('SELECT * FROM authorization_codes WHERE provider = ? AND code_hash = ?'),
       consumeCode: db.prepare(
@@ -199,9 +202,9 @@ export class SqliteStore implements Store {
       ),
       insertRefresh: db.prepare(
         `INSERT INTO refresh_tokens (provider, token_hash, grant_id, client_id, user_id, scope, audience,
-           auth_time, issued_at, parent_hash, expires_at, idle_expires_at)
+           auth_time, details, issued_at, parent_hash, expires_at, idle_expires_at)
          VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @audience,
-           @authTime, @issuedAt, @parentHash, @expiresAt, @idleExpiresAt)`,
+           @authTime, @details, @issuedAt, @parentHash, @expiresAt, @idleExpiresAt)`,
       ),
       findAccess: db.prepare('SELECT * FROM access_tokens WHERE provider = ? AND token_hash = ?'),
       findRefresh: db.prepare('SELECT * FROM refresh_tokens WHERE provider = ? AND token_hash = ?'),
@@ -271,6 +274,7 @@ export class SqliteStore implements Store {
           scope: r.scope.join(' '),
           audience: r.audience.join(' '),
           authTime: r.authTime,
+          details: JSON.stringify(r.details),
           issuedAt: r.issuedAt,
           parentHash: r.parentHash ?? null,
           expiresAt: r.expiresAt,
@@ -563,6 +567,7 @@ export class SqliteStore implements Store {
       codeChallenge: c.codeChallenge ?? null,
       resource: c.resource.join(' '),
       authTime: c.authTime,
+      details: JSON.stringify(c.details),
       expiresAt: c.expiresAt,
     });
   }
