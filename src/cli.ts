@@ -1,12 +1,19 @@
-// The `gatehouse` command: `serve` and `check` (interface.md "Commands").
+// The `gatehouse` command: `serve`, `check`, `keys rotate` and `keys list` (interface.md "Commands").
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfigFile } from './config/load.js';
+import { isSigningAlg, supportedSigningAlgs } from './crypto/keys.js';
 import { demoBanner } from './demo.js';
+import { providerKeyStatuses, rotateProviderKey } from './provider/key-rotation.js';
 import { startServer } from './server.js';
+import { openStore } from './store/open.js';
+import { checkConfiguredSectors } from './subjects/configured-sectors.js';
+import { systemClock } from './util/clock.js';
 
 const usage = `usage: gatehouse serve --config FILE
        gatehouse check --config FILE
+       gatehouse keys rotate --config FILE --provider NAME [--alg ALG]
+       gatehouse keys list --config FILE [--provider NAME]
        gatehouse dev                  (what npm start runs: config/dev.yaml, demo credentials printed)`;
 
 /** The committed development configuration; only `dev` prints its demo credentials. */
@@ -29,6 +36,11 @@ async function serve(config: Config, demo: boolean): Promise<number> {
   try {
     server = await startServer(config);
   } catch (err) {
+    // A sector_identifier_uri document is checked at start: a bad one is reported like any configuration problem.
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      return 1;
+    }
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       process.stderr.write(
@@ -59,31 +71,104 @@ async function serve(config: Config, demo: boolean): Promise<number> {
   });
 }
 
+/** `keys rotate`: a new signing key that every process serving the store signs with within 10 s; prints its kid. */
+async function rotateKey(config: Config, providerName: string | undefined, alg: string | undefined) {
+  const settings = config.providers.find((p) => p.name === providerName);
+  if (!settings) {
+    process.stderr.write(`gatehouse: --provider must name a configured provider\n${usage}\n`);
+    return 2;
+  }
+  const chosen = alg ?? settings.signingAlg;
+  if (!isSigningAlg(chosen)) {
+    process.stderr.write(`gatehouse: --alg must be one of ${supportedSigningAlgs.join(', ')}\n`);
+    return 2;
+  }
+  const store = openStore(config.storage);
+  try {
+    process.stdout.write(`${await rotateProviderKey(settings, store, chosen, systemClock.now())}\n`);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`gatehouse: ${(err as Error).message}\n`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+const isoTime = (t: number | undefined) => (t === undefined ? '-' : new Date(t * 1000).toISOString());
+
+/** `keys list`: one row per key of each provider: kid, algorithm, created, state and when it leaves /jwk. */
+async function listKeys(config: Config, providerName: string | undefined) {
+  const providers = config.providers.filter((p) => providerName === undefined || p.name === providerName);
+  if (providers.length === 0) {
+    process.stderr.write(`gatehouse: no configured provider is named ${providerName}\n`);
+    return 2;
+  }
+  const store = openStore(config.storage);
+  try {
+    const rows = [['PROVIDER', 'KID', 'ALG', 'CREATED', 'STATE', 'UNPUBLISHED AT']];
+    for (const p of providers)
+      for (const k of await providerKeyStatuses(p, store, systemClock.now()))
+        rows.push([p.name, k.kid, k.alg, isoTime(k.createdAt), k.state, isoTime(k.retireAt)]);
+    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+    for (const r of rows) {
+      const line = r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ');
+      process.stdout.write(`${line.trimEnd()}\n`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string', short: 'c' },
+        help: { type: 'boolean', short: 'h' },
+        provider: { type: 'string' },
+        alg: { type: 'string' },
+      },
     });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${usage}\n`);
     return 2;
   }
-  const [command] = parsed.positionals;
+  const [command, subcommand] = parsed.positionals;
   if (command === 'dev') {
     const config = readConfig(devConfig);
     return config ? serve(config, true) : 1;
   }
   const file = parsed.values.config;
-  if (parsed.values.help || (command !== 'serve' && command !== 'check') || typeof file !== 'string') {
+  const keysCommand = command === 'keys' && (subcommand === 'rotate' || subcommand === 'list');
+  if (
+    parsed.values.help ||
+    (command !== 'serve' && command !== 'check' && !keysCommand) ||
+    typeof file !== 'string'
+  ) {
     process.stderr.write(`${usage}\n`);
     return parsed.values.help ? 0 : 2;
   }
   const config = readConfig(file);
   if (!config) return 1;
+  const { provider, alg } = parsed.values;
+  if (keysCommand) {
+    const name = typeof provider === 'string' ? provider : undefined;
+    return subcommand === 'rotate'
+      ? rotateKey(config, name, typeof alg === 'string' ? alg : undefined)
+      : listKeys(config, name);
+  }
   if (command === 'check') {
+    // Fetched documents are part of the configuration: a bad sector_identifier_uri fails the check too.
+    const problems = await checkConfiguredSectors(config);
+    if (problems.length > 0) {
+      process.stderr.write(`${file}: ${new ConfigError(problems).message}\n`);
+      return 1;
+    }
     process.stdout.write(
       `${file}: OK (${config.providers.length} provider(s), public URL ${config.publicUrl})\n`,
     );

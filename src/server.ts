@@ -1,13 +1,15 @@
 // Starts and stops a Gatehouse server: store, providers, HTTP app, periodic cleanup.
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config/load.js';
+import { type Config, ConfigError } from './config/load.js';
+import { keyReloadIntervalMs } from './crypto/keys.js';
 import { registerRoutes } from './endpoints/routes.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { createProvider, type Provider } from './provider/provider.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/types.js';
+import { checkConfiguredSectors } from './subjects/configured-sectors.js';
 import { type Clock, systemClock } from './util/clock.js';
 
 export interface ServerOptions {
@@ -30,6 +32,9 @@ const cleanupIntervalMs = 10 * 60 * 1000;
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
+  // Sector documents are fetched before anything else: a bad one stops the start like any configuration error.
+  const sectorProblems = await checkConfiguredSectors(config);
+  if (sectorProblems.length > 0) throw new ConfigError(sectorProblems);
   const store = options.store ?? openStore(config.storage);
   try {
     const providers: Provider[] = [];
@@ -75,6 +80,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       store.deleteExpired(clock.now()).catch((err: unknown) => app.log.error({ err }, 'cleanup failed'));
     }, cleanupIntervalMs);
     cleanup.unref();
+    // Key rotation (`gatehouse keys rotate`, maybe from another process): sign with the newest key within seconds.
+    const keyReload = setInterval(() => {
+      for (const p of providers)
+        p.keys
+          .reload()
+          .catch((err: unknown) => app.log.error({ err, provider: p.name }, 'key reload failed'));
+    }, keyReloadIntervalMs);
+    keyReload.unref();
 
     return {
       app,
@@ -83,6 +96,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       listenUrl,
       async close() {
         clearInterval(cleanup);
+        clearInterval(keyReload);
         // Finishes requests in flight, then closes the store they use.
         await app.close();
         if (!options.store) await store.close();

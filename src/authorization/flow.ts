@@ -1,13 +1,25 @@
-// Decides what an authorization request needs next (login, consent or a code) and issues the code (OIDC Core §3.1.2.3-5).
+// Decides what an authorization request needs next (login, consent or a response) and issues the response (OIDC Core §3.1.2.3-5).
 import { randomUUID } from 'node:crypto';
 import { sha256 } from '../crypto/hash.js';
 import { randomToken } from '../crypto/random.js';
+import { OAuthError } from '../errors/oauth-error.js';
 import type { Provider } from '../provider/provider.js';
-import type { ActiveSession } from '../session/session.js';
-import type { AuthorizationRequest } from '../store/types.js';
-import { successRedirect } from './response.js';
+import { type ActiveSession, joinSession } from '../session/session.js';
+import type { AuthorizationRequest, GrantDetails } from '../store/types.js';
+import { mintAccessToken } from '../tokens/access-token.js';
+import { idTokenClaims } from '../tokens/claims.js';
+import { signIdToken } from '../tokens/id-token.js';
+import { satisfiedAcr } from './acr.js';
+import { consentItems } from './claims-request.js';
+import { hintNamesAnotherUser } from './oidc-parameters.js';
 
 export type NextStep = 'login' | 'consent' | 'complete';
+
+/**
+ * Seconds a login made during the interaction still counts as fresh for max_age: the redirects after it and a
+ * quick consent take a moment, and relying parties allow clock tolerance (openid-client: 30 s) on auth_time checks.
+ */
+const loginGrace = 10;
 
 export interface StepInput {
   request: AuthorizationRequest;
@@ -22,17 +34,23 @@ export async function nextStep(provider: Provider, input: StepInput): Promise<Ne
   if (!input.loggedInNow) {
     // The login page is where the user picks the account, so select_account asks for it too (OIDC Core §3.1.2.1).
     if (request.prompt.includes('login') || request.prompt.includes('select_account')) return 'login';
-    // OIDC Core §3.1.2.1: max_age bounds how long ago the user actively authenticated.
-    // max_age=0 therefore always means a fresh login, like prompt=login (OIDF issue 993).
-    if (request.maxAge !== undefined && provider.clock.now() - session.record.authTime >= request.maxAge)
-      return 'login';
+    // OIDC Core §3.1.2.1: the id_token_hint names who the client expects; someone else must log in first.
+    if (await hintNamesAnotherUser(provider, request, session.user.id)) return 'login';
+  }
+  if (request.maxAge !== undefined) {
+    // OIDC Core §3.1.2.1: max_age bounds how long ago the user actively authenticated, until the response is
+    // issued. max_age=0 therefore means a fresh login, like prompt=login (OIDF issue 993), which a login in this
+    // interaction is, for the redirects and the consent page that follow it (up to loginGrace seconds past
+    // max_age); a consent page left open longer asks for the password again.
+    const age = provider.clock.now() - session.record.authTime;
+    if (input.loggedInNow ? age > request.maxAge + loginGrace : age >= request.maxAge) return 'login';
   }
   if (request.prompt.includes('consent')) return 'consent';
   const granted = await provider.store.getConsent(provider.name, session.user.id, request.clientId);
-  return granted && request.scope.every((s) => granted.includes(s)) ? 'complete' : 'consent';
+  return granted && consentItems(request).every((s) => granted.includes(s)) ? 'complete' : 'consent';
 }
 
-/** Remembers consent for these scopes, adding to what the user allowed before. */
+/** Remembers consent for these scopes (and claims asked for by name), adding to what the user allowed before. */
 export async function rememberConsent(
   provider: Provider,
   userId: string,
@@ -40,32 +58,96 @@ export async function rememberConsent(
 ): Promise<void> {
   const before = (await provider.store.getConsent(provider.name, userId, request.clientId)) ?? [];
   await provider.store.putConsent(provider.name, userId, request.clientId, [
-    ...new Set([...before, ...request.scope]),
+    ...new Set([...before, ...consentItems(request)]),
   ]);
 }
 
-/** Issues the authorization code (stored as a hash) and returns the redirect that delivers it. */
-export async function issueCode(
+/**
+ * Issues what the response type asks for (OIDC Core §3.1.2.5, §3.2.2.5, §3.3.2.5): a code (stored as a hash), an
+ * access token, an ID token binding both (at_hash, c_hash, s_hash: §3.3.2.11). Returns the response parameters; the
+ * caller delivers them in the request's response mode. The access token shares the code's grant, so a replayed
+ * code revokes it too (RFC 6749 §4.1.2).
+ */
+export async function issueAuthorization(
   provider: Provider,
   request: AuthorizationRequest,
   session: ActiveSession,
-): Promise<string> {
-  const code = randomToken();
+): Promise<Record<string, string>> {
+  const client = await provider.findClient(request.clientId);
+  if (!client) throw new OAuthError('invalid_request', 'The client no longer exists');
+  const types = new Set(request.responseType.split(' '));
   const now = provider.clock.now();
-  await provider.store.insertCode(provider.name, {
-    codeHash: sha256(code),
-    grantId: randomUUID(),
-    clientId: request.clientId,
-    userId: session.user.id,
-    redirectUri: request.redirectUri,
-    scope: request.scope,
-    nonce: request.nonce,
-    codeChallenge: request.codeChallenge,
-    resource: request.resource,
-    authTime: session.record.authTime,
-    details: {},
-    expiresAt: now + provider.settings.lifetimes.authorizationCode,
-    consumedAt: undefined,
-  });
-  return successRedirect(provider, { redirectUri: request.redirectUri, state: request.state }, code);
+  const grantId = randomUUID();
+  const details: GrantDetails = {
+    ...(request.claims ? { claims: request.claims } : {}),
+    acr: satisfiedAcr(provider.settings.acrValues, request),
+    // Back-Channel Logout §2.3: the grant joins the session, so logging out ends it; its tokens carry the sid.
+    sid: await joinSession(provider, session, grantId, request.clientId),
+  };
+  const params: Record<string, string> = {};
+
+  let code: string | undefined;
+  if (types.has('code')) {
+    code = randomToken();
+    await provider.store.insertCode(provider.name, {
+      codeHash: sha256(code),
+      grantId,
+      clientId: request.clientId,
+      userId: session.user.id,
+      redirectUri: request.redirectUri,
+      scope: request.scope,
+      nonce: request.nonce,
+      codeChallenge: request.codeChallenge,
+      resource: request.resource,
+      authTime: session.record.authTime,
+      details,
+      expiresAt: now + provider.settings.lifetimes.authorizationCode,
+      consumedAt: undefined,
+    });
+    params.code = code;
+  }
+
+  let accessToken: string | undefined;
+  if (types.has('token')) {
+    const minted = await mintAccessToken(provider, client, {
+      subject: {
+        grantId,
+        clientId: client.id,
+        userId: session.user.id,
+        scope: request.scope,
+        audience: request.resource,
+      },
+      now,
+      authTime: session.record.authTime,
+      refreshHash: undefined,
+      details,
+    });
+    await provider.store.insertTokens(provider.name, { accessToken: minted.record, refreshToken: undefined });
+    accessToken = minted.value;
+    params.access_token = minted.value;
+    params.token_type = 'Bearer';
+    params.expires_in = String(client.lifetimes.accessToken);
+    params.scope = request.scope.join(' ');
+  }
+
+  if (types.has('id_token')) {
+    params.id_token = await signIdToken(provider, {
+      client,
+      userId: session.user.id,
+      authTime: session.record.authTime,
+      nonce: request.nonce,
+      now,
+      userClaims: idTokenClaims(provider.settings, {
+        user: session.user,
+        scope: request.scope,
+        claims: details.claims,
+        accessTokenIssued: accessToken !== undefined,
+      }),
+      details,
+      accessToken,
+      code,
+      state: request.state,
+    });
+  }
+  return params;
 }

@@ -1,6 +1,7 @@
 // Validates an authorization request (RFC 6749 §4.1.1, §3.1.2; OIDC Core §3.1.2.1-2; RFC 7636 §4.3; RFC 9700 §2.1).
 
 import { isResourceUri } from '../config/load.js';
+import { canonicalResponseType, type GrantTypeName, responseTypes } from '../config/schema.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { s256ChallengeSyntax } from '../grants/pkce.js';
 import type { FormParams } from '../http/form.js';
@@ -8,7 +9,10 @@ import { forbiddenRepeats } from '../http/oauth-request.js';
 import { type Client, matchRedirectUri } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { AuthorizationRequest } from '../store/types.js';
-import { AuthorizationRedirectError, type RedirectTarget } from './errors.js';
+import { AuthorizationRedirectError, type RedirectTarget, type ResponseMode } from './errors.js';
+import { oidcParameters } from './oidc-parameters.js';
+import { requestParameters } from './request-object.js';
+import { defaultResponseMode } from './response.js';
 
 const promptValues = new Set(['none', 'login', 'consent', 'select_account']);
 /** Caps on free-text parameters, so one request cannot fill the store. */
@@ -24,12 +28,15 @@ function pageError(description: string): OAuthError {
   return new OAuthError('invalid_request', description, { status: 400 });
 }
 
-function identifyClient(provider: Provider, params: FormParams): { client: Client; redirectUri: string } {
+async function identifyClient(
+  provider: Provider,
+  params: FormParams,
+): Promise<{ client: Client; redirectUri: string }> {
   if (params.repeated.has('client_id') || params.repeated.has('redirect_uri'))
     throw pageError('client_id and redirect_uri must not be repeated');
   const clientId = params.present('client_id');
   if (clientId === undefined) throw pageError('client_id is missing');
-  const client = provider.getClient(clientId);
+  const client = await provider.findClient(clientId);
   if (!client) throw pageError('Unknown client');
   const redirectUri = params.present('redirect_uri');
   // OIDC Core §3.1.2.1: redirect_uri is REQUIRED; RFC 9700 §4.1.3: exact match.
@@ -39,12 +46,69 @@ function identifyClient(provider: Provider, params: FormParams): { client: Clien
   return { client, redirectUri };
 }
 
-export function validateAuthorizationRequest(provider: Provider, params: FormParams): ValidRequest {
-  const { client, redirectUri } = identifyClient(provider, params);
+function isResponseMode(v: string | undefined): v is ResponseMode {
+  return v === 'query' || v === 'fragment' || v === 'form_post';
+}
+
+/** Which grant types a response type needs (OIDC Registration §2: response_types and grant_types correspond). */
+function grantsFor(responseType: string): GrantTypeName[] {
+  const parts = responseType.split(' ');
+  const grants: GrantTypeName[] = [];
+  if (parts.includes('code')) grants.push('authorization_code');
+  if (parts.includes('id_token') || parts.includes('token')) grants.push('implicit');
+  return grants;
+}
+
+/**
+ * OIDC Core §3.1.2.1, §3.2.2.1, §3.3.2.1: one of the six response types, registered by the client together with the
+ * grant types it implies; a response mode that never puts tokens in a query (Multiple Response Types §5).
+ */
+function checkResponseType(
+  client: Client,
+  typeParam: string | undefined,
+  modeParam: string | undefined,
+  target: RedirectTarget,
+  fail: (code: OAuthError['code'], description: string) => never,
+): { responseType: string; responseMode: ResponseMode } {
+  if (typeParam === undefined) return fail('invalid_request', 'response_type is missing');
+  const responseType = canonicalResponseType(typeParam);
+  if (!(responseTypes as readonly string[]).includes(responseType))
+    return fail('unsupported_response_type', 'Unknown response_type');
+  if (
+    !(client.metadata.response_types as readonly string[]).includes(responseType) ||
+    grantsFor(responseType).some((g) => !client.grantTypes.has(g))
+  )
+    // From this client's point of view the response type is not supported (checklist A10 names this code).
+    return fail('unsupported_response_type', `response_type=${responseType} is not enabled for this client`);
+  const defaultMode = defaultResponseMode(responseType);
+  if (modeParam !== undefined && !isResponseMode(modeParam))
+    return fail('invalid_request', 'response_mode must be query, fragment or form_post');
+  const responseMode = modeParam ?? defaultMode;
+  if (responseMode === 'query' && defaultMode !== 'query') {
+    // Even the error stays out of the query this client must not use for this response type.
+    target.responseMode = defaultMode;
+    return fail('invalid_request', 'Tokens are never returned in the query; use fragment or form_post');
+  }
+  return { responseType, responseMode };
+}
+
+export async function validateAuthorizationRequest(
+  provider: Provider,
+  query: FormParams,
+): Promise<ValidRequest> {
+  // OIDC Core §6.3, RFC 9101 §6: a request object's parameters replace the query's before anything is read.
+  const params = await requestParameters(provider, query);
+  const { client, redirectUri } = await identifyClient(provider, params);
   const state = params.present('state');
+  // The mode errors are delivered in: the one asked for when valid, else the response type's default.
+  const responseTypeParam = params.present('response_type');
+  const modeParam = params.present('response_mode');
   const target: RedirectTarget = {
     redirectUri,
     state: state && state.length <= maxLength.state ? state : undefined,
+    // Until the response type is known good, errors go where a code-only client reads them: the query
+    // (or the mode asked for). Once it is, the response type's own default applies (Multiple Response Types §5).
+    responseMode: isResponseMode(modeParam) ? modeParam : 'query',
   };
   const fail = (code: OAuthError['code'], description: string): never => {
     throw new AuthorizationRedirectError(target, new OAuthError(code, description));
@@ -53,17 +117,15 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
   const repeats = forbiddenRepeats(params);
   if (repeats.length > 0) fail('invalid_request', `Repeated parameter: ${repeats.join(', ')}`);
   if (state !== undefined && state.length > maxLength.state) fail('invalid_request', 'state is too long');
-  if (params.has('request')) fail('request_not_supported', 'Request objects are not supported');
-  if (params.has('request_uri')) fail('request_uri_not_supported', 'request_uri is not supported');
 
-  const responseType = params.present('response_type');
-  if (responseType === undefined) fail('invalid_request', 'response_type is missing');
-  if (responseType !== 'code') fail('unsupported_response_type', 'Only response_type=code is supported');
-  if (!client.metadata.response_types.includes('code') || !client.grantTypes.has('authorization_code'))
-    fail('unauthorized_client', 'This client may not use the authorization code flow');
-  const responseMode = params.present('response_mode');
-  if (responseMode !== undefined && responseMode !== 'query')
-    fail('invalid_request', 'Only response_mode=query is supported');
+  const { responseType, responseMode } = checkResponseType(
+    client,
+    responseTypeParam,
+    modeParam,
+    target,
+    fail,
+  );
+  target.responseMode = responseMode;
 
   const scopeParam = params.present('scope') ?? '';
   if (scopeParam.length > maxLength.scope) fail('invalid_scope', 'scope is too long');
@@ -75,13 +137,14 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
   if (scope.length === 0) fail('invalid_scope', 'No requested scope is allowed for this client');
 
   const challenge = params.present('code_challenge');
+  const codeIssued = responseType.split(' ').includes('code');
   const method = params.present('code_challenge_method');
   if (method !== undefined && method !== 'S256')
     fail('invalid_request', 'code_challenge_method must be S256');
   if (challenge === undefined) {
     if (method !== undefined) fail('invalid_request', 'code_challenge_method without code_challenge');
-    // RFC 9700 §2.1.1: PKCE is required for public clients (and for all, when configured).
-    if (client.isPublic || provider.settings.pkceRequired === 'all')
+    // RFC 9700 §2.1.1: PKCE is required for public clients (and for all, when configured) whenever a code is issued.
+    if (codeIssued && (client.isPublic || provider.settings.pkceRequired === 'all'))
       fail('invalid_request', 'code_challenge (PKCE, S256) is required');
   } else {
     // RFC 7636 §4.3: without a method the default is plain, which we do not accept.
@@ -92,6 +155,9 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
 
   const nonce = params.present('nonce');
   if (nonce !== undefined && nonce.length > maxLength.nonce) fail('invalid_request', 'nonce is too long');
+  // OIDC Core §3.2.2.1, §3.3.2.11: an ID token from the authorization endpoint must be bound to the request.
+  if (nonce === undefined && responseType.split(' ').includes('id_token'))
+    fail('invalid_request', 'nonce is required when an ID token is returned from the authorization endpoint');
 
   const prompt = [...new Set((params.present('prompt') ?? '').split(' ').filter((p) => p !== ''))];
   if (prompt.some((p) => !promptValues.has(p))) fail('invalid_request', 'Unknown prompt value');
@@ -103,6 +169,11 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
     if (!/^\d{1,9}$/.test(maxAgeParam)) fail('invalid_request', 'max_age must be a non-negative integer');
     maxAge = Number(maxAgeParam);
   }
+
+  // OIDC Core §3.1.2.1, §5.5: claims, acr_values, id_token_hint, login_hint, display, ui_locales, claims_locales.
+  const extras = await oidcParameters(provider, client, params).catch((err: unknown) => {
+    throw err instanceof OAuthError ? new AuthorizationRedirectError(target, err) : err;
+  });
 
   // RFC 8707 §2: each resource an absolute URI without fragment, and one this client may ask for.
   const resource = [...new Set(params.getAll('resource'))];
@@ -116,13 +187,17 @@ export function validateAuthorizationRequest(provider: Provider, params: FormPar
     request: {
       resource,
       clientId: client.id,
+      responseType,
+      responseMode,
       redirectUri,
       scope,
       state,
       nonce,
       codeChallenge: challenge,
       prompt,
-      maxAge,
+      // OIDC Registration §2: default_max_age applies when the request has no max_age.
+      maxAge: maxAge ?? client.metadata.default_max_age,
+      ...extras,
     },
   };
 }

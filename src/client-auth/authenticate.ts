@@ -24,7 +24,7 @@ export const supportedAuthMethods = authenticators.map((a) => a.method);
 
 export async function authenticateClient(provider: Provider, input: AuthInput, now: number): Promise<Client> {
   const credentials = presentedCredentials(input);
-  const client = provider.getClient(credentials.clientId);
+  const client = await provider.findClient(credentials.clientId);
   if (!client)
     throw clientAuthFailed(credentials.carrier, `unknown client ${credentials.clientId.slice(0, 100)}`);
   // A client uses only a method it registered (OIDC Core §9; security checklist C1). Saying which one is no secret

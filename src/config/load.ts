@@ -2,16 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
-import { isLoopbackHost } from '../util/url.js';
-import {
-  asymmetricAlgs,
-  type ClientConfig,
-  configSchema,
-  hmacAlgs,
-  jwtBearerGrantType,
-  type ParsedConfig,
-  type ProviderConfig,
-} from './schema.js';
+import { clientMetadataProblems } from '../clients/metadata-rules.js';
+import { configSchema, type ParsedConfig, type ProviderConfig } from './schema.js';
+
+/** Kept here for the modules that import it from the configuration. */
+export { isResourceUri } from '../clients/metadata-rules.js';
 
 export interface ConfigProblem {
   /** Dotted key path, e.g. `providers[0].clients[1].redirect_uris`. */
@@ -89,96 +84,12 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
   });
 }
 
-function checkRedirectUri(uri: string, client: ClientConfig): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return `${uri} is not an absolute URL`;
-  }
-  if (uri.includes('#')) return `${uri} must not contain a fragment (RFC 6749 §3.1.2)`;
-  if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:') {
-    return isLoopbackHost(url.hostname)
-      ? undefined
-      : `${uri} uses http on a non-loopback host; use https (RFC 9700 §2.6)`;
-  }
-  // RFC 8252 §7.1: private-use schemes in reverse-domain form, for native apps only.
-  if (client.application_type === 'native' && /^[a-z][a-z0-9+-]*\.[a-z0-9.+-]+:$/.test(url.protocol))
-    return undefined;
-  return `${uri} has a scheme that is not allowed (${url.protocol})`;
-}
-
 function isHttpUrl(s: string): boolean {
   try {
     const u = new URL(s);
     return u.protocol === 'https:' || u.protocol === 'http:';
   } catch {
     return false;
-  }
-}
-
-function isOrigin(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return (u.protocol === 'https:' || u.protocol === 'http:') && u.origin === s;
-  } catch {
-    return false;
-  }
-}
-
-export function isResourceUri(s: string): boolean {
-  try {
-    new URL(s);
-    return !s.includes('#');
-  } catch {
-    return false;
-  }
-}
-
-const secretMethods = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
-
-/** Each authentication method needs exactly its own credential (OIDC Registration §2, OIDC Core §9). */
-function checkClientAuth(c: ClientConfig, add: (path: PropertyKey[], message: string) => void): void {
-  const method = c.token_endpoint_auth_method;
-  if (method === undefined) {
-    // Absent: basic or post with a secret (interface.md); without one the client has no way to authenticate.
-    if (c.client_secret === undefined)
-      add(
-        ['client_secret'],
-        'required unless token_endpoint_auth_method is none (public client) or private_key_jwt',
-      );
-    return;
-  }
-  if (secretMethods.has(method) && c.client_secret === undefined)
-    add(['client_secret'], `required for token_endpoint_auth_method ${method}`);
-  // RFC 7518 §3.2: an HMAC key at least as long as the hash output (256 bits for HS256).
-  if (
-    method === 'client_secret_jwt' &&
-    c.client_secret !== undefined &&
-    Buffer.byteLength(c.client_secret) < 32
-  )
-    add(['client_secret'], 'client_secret_jwt needs a secret of at least 32 bytes (RFC 7518 §3.2)');
-  if (!secretMethods.has(method) && c.client_secret !== undefined)
-    add(['client_secret'], `not used by token_endpoint_auth_method ${method}; remove it`);
-  if (method === 'private_key_jwt' && (c.jwks === undefined) === (c.jwks_uri === undefined))
-    add(['jwks'], 'private_key_jwt needs exactly one of jwks and jwks_uri');
-  if (method !== 'private_key_jwt' && (c.jwks !== undefined || c.jwks_uri !== undefined))
-    add(['jwks'], 'jwks and jwks_uri are only used with private_key_jwt');
-  if (c.jwks_uri !== undefined && !isHttpUrl(c.jwks_uri)) add(['jwks_uri'], 'must be an http(s) URL');
-  c.jwks?.keys.forEach((k, ki) => {
-    // A private or symmetric member means the client's secret key was pasted here: refuse, do not publish it further.
-    if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in k))
-      add(['jwks', 'keys', ki], 'must be a public key (no d, p, q, dp, dq, qi or k member)');
-  });
-  const alg = c.token_endpoint_auth_signing_alg;
-  if (alg !== undefined) {
-    if (method === 'client_secret_jwt' && !(hmacAlgs as readonly string[]).includes(alg))
-      add(['token_endpoint_auth_signing_alg'], 'client_secret_jwt signs with HS256, HS384 or HS512');
-    else if (method === 'private_key_jwt' && !(asymmetricAlgs as readonly string[]).includes(alg))
-      add(['token_endpoint_auth_signing_alg'], 'private_key_jwt signs with an asymmetric algorithm');
-    else if (method !== 'client_secret_jwt' && method !== 'private_key_jwt')
-      add(['token_endpoint_auth_signing_alg'], 'only used with client_secret_jwt and private_key_jwt');
   }
 }
 
@@ -212,41 +123,13 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
       const at = (...rest: PropertyKey[]) => ['providers', pi, 'clients', ci, ...rest];
       if (ids.has(c.client_id)) add(at('client_id'), `duplicate client_id ${c.client_id}`);
       ids.add(c.client_id);
-      checkClientAuth(c, (path, message) => add(at(...path), message));
-      if (c.grant_types.includes('authorization_code')) {
-        if (c.redirect_uris.length === 0)
-          add(at('redirect_uris'), 'required for the authorization_code grant');
-        if (!c.response_types.includes('code')) add(at('response_types'), 'must include code');
-      }
-      if (c.grant_types.includes('refresh_token') && !c.grant_types.includes('authorization_code'))
-        add(
-          at('grant_types'),
-          'refresh_token needs authorization_code (refresh tokens come from the code flow)',
-        );
-      if (c.grant_types.includes(jwtBearerGrantType) && p.jwtBearer.issuers.length === 0)
-        add(
-          at('grant_types'),
-          `${jwtBearerGrantType} needs at least one trusted issuer in jwtBearer.issuers`,
-        );
-      if (c.token_endpoint_auth_method === 'none') {
-        for (const g of ['client_credentials', jwtBearerGrantType] as const)
-          if (c.grant_types.includes(g)) add(at('grant_types'), `${g} is for confidential clients only`);
-      }
-      c.allowed_cors_origins?.forEach((o, oi) => {
-        if (!isOrigin(o)) add(at('allowed_cors_origins', oi), `${o} is not an origin (scheme://host[:port])`);
-      });
-      c.allowed_resources.forEach((r, ri) => {
-        if (!isResourceUri(r))
-          add(at('allowed_resources', ri), `${r} must be an absolute URI without a fragment (RFC 8707 §2)`);
-      });
-      c.redirect_uris.forEach((uri, ui) => {
-        const problem = checkRedirectUri(uri, c);
-        if (problem) add(at('redirect_uris', ui), problem);
-      });
-      c.post_logout_redirect_uris.forEach((uri, ui) => {
-        const problem = checkRedirectUri(uri, c);
-        if (problem) add(at('post_logout_redirect_uris', ui), problem);
-      });
+      // The rules a registered client is held to as well, in one place (src/clients/metadata-rules.ts).
+      const context = {
+        source: 'config' as const,
+        jwtBearerTrusted: p.jwtBearer.issuers.length > 0,
+        allowPrivateNetworkFetch: config.server.allowPrivateNetworkFetch,
+      };
+      for (const problem of clientMetadataProblems(c, context)) add(at(...problem.path), problem.message);
     });
     p.jwtBearer.issuers.forEach((iss, ii) => {
       if ((iss.jwks === undefined) === (iss.jwks_uri === undefined))

@@ -1,12 +1,13 @@
 // Authorization endpoint, GET and POST (RFC 6749 §3.1, §4.1.1; OIDC Core §3.1.2): validate, then log in, consent or redirect.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthorizationRedirectError } from '../authorization/errors.js';
-import { issueCode, nextStep } from '../authorization/flow.js';
+import { issueAuthorization, nextStep } from '../authorization/flow.js';
 import { validateAuthorizationRequest } from '../authorization/request.js';
-import { errorRedirect } from '../authorization/response.js';
+import { sendAuthorizationError, sendAuthorizationResponse, targetOf } from '../authorization/response.js';
 import { sha256 } from '../crypto/hash.js';
 import { randomToken } from '../crypto/random.js';
 import { OAuthError } from '../errors/oauth-error.js';
+import { sendPageError } from '../http/errors.js';
 import { FormParams, parseQuery } from '../http/form.js';
 import type { Provider } from '../provider/provider.js';
 import { readCookie, setCookie } from '../session/cookies.js';
@@ -27,12 +28,18 @@ async function authorize(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  const { request: authz } = validateAuthorizationRequest(provider, requestParams(request));
+  const { request: authz } = await validateAuthorizationRequest(provider, requestParams(request));
   const session = await currentSession(provider, request);
   const step = await nextStep(provider, { request: authz, session, loggedInNow: false });
-  const target = { redirectUri: authz.redirectUri, state: authz.state };
+  const target = targetOf(authz);
 
-  if (step === 'complete' && session) return reply.redirect(await issueCode(provider, authz, session), 303);
+  if (step === 'complete' && session)
+    return sendAuthorizationResponse(
+      reply,
+      provider,
+      target,
+      await issueAuthorization(provider, authz, session),
+    );
   // OIDC Core §3.1.2.6: prompt=none must not show any page.
   if (authz.prompt.includes('none')) {
     const code = step === 'login' ? 'login_required' : 'consent_required';
@@ -40,7 +47,7 @@ async function authorize(
       code,
       step === 'login' ? 'The user is not logged in' : 'The user has not consented',
     );
-    return reply.redirect(errorRedirect(provider, target, error), 303);
+    return sendAuthorizationError(reply, provider, target, error);
   }
 
   // Bind the pending request to this browser; a form from another browser will not match.
@@ -60,6 +67,18 @@ async function authorize(
   return reply.redirect(`${provider.issuer}/interaction/${id}`, 303);
 }
 
+/**
+ * Security checklist A5 (RFC 9700 §4.11.2): a dynamically registered client's redirect URI is anyone's, so a bad
+ * request of such a client is not redirected before a user has authenticated (the OP would be an open redirector);
+ * it gets the error page instead. prompt=none answers still redirect, as OIDC Core §3.1.2.6 requires.
+ */
+async function untrustedWithoutUser(provider: Provider, request: FastifyRequest): Promise<boolean> {
+  const clientId = requestParams(request).present('client_id');
+  const client = clientId === undefined ? undefined : await provider.findClient(clientId);
+  if (client?.source !== 'registration') return false;
+  return (await currentSession(provider, request)) === undefined;
+}
+
 export function registerAuthorize(app: FastifyInstance, provider: Provider): void {
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     try {
@@ -67,7 +86,8 @@ export function registerAuthorize(app: FastifyInstance, provider: Provider): voi
     } catch (err) {
       if (err instanceof AuthorizationRedirectError) {
         request.oauthError = err.error;
-        return reply.redirect(errorRedirect(provider, err.target, err.error), 303);
+        if (await untrustedWithoutUser(provider, request)) return sendPageError(reply, err.error);
+        return sendAuthorizationError(reply, provider, err.target, err.error);
       }
       throw err;
     }

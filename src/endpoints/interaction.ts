@@ -1,15 +1,17 @@
 // Login and consent pages for a pending authorization (interface.md "Login and consent pages"; RFC 6749 §10.12; RFC 9700 §4.12).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { issueCode, nextStep, rememberConsent } from '../authorization/flow.js';
-import { errorRedirect } from '../authorization/response.js';
+import { issueAuthorization, nextStep, rememberConsent } from '../authorization/flow.js';
+import { sendAuthorizationError, sendAuthorizationResponse, targetOf } from '../authorization/response.js';
 import { constantTimeEqual, sha256 } from '../crypto/hash.js';
 import { verifyPassword } from '../crypto/password.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import { FormParams } from '../http/form.js';
 import type { Provider } from '../provider/provider.js';
 import { readCookie } from '../session/cookies.js';
+import { checkFormPost } from '../session/form-guard.js';
 import { type ActiveSession, currentSession, startSession } from '../session/session.js';
 import type { InteractionRecord } from '../store/types.js';
+import { claimsBeyondScope } from '../tokens/claims.js';
 import { consentPage, loginPage } from '../views/pages.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 
@@ -53,8 +55,8 @@ function loggedInHere(p: Pending): boolean {
   return p.session !== undefined && p.session.record.authTime >= p.interaction.createdAt;
 }
 
-function clientName(provider: Provider, clientId: string): string {
-  return provider.getClient(clientId)?.name ?? clientId;
+async function clientName(provider: Provider, clientId: string): Promise<string> {
+  return (await provider.findClient(clientId))?.name ?? clientId;
 }
 
 function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
@@ -72,17 +74,23 @@ async function show(provider: Provider, request: FastifyRequest, reply: FastifyR
     return sendPage(
       reply,
       200,
-      loginPage({ clientName: clientName(provider, authz.clientId), csrf: p.csrf }),
+      // OIDC Core §3.1.2.1: login_hint fills in the username (the page escapes it).
+      loginPage({
+        clientName: await clientName(provider, authz.clientId),
+        csrf: p.csrf,
+        username: authz.loginHint,
+      }),
     );
   if (step === 'consent') {
     return sendPage(
       reply,
       200,
       consentPage({
-        clientName: clientName(provider, authz.clientId),
+        clientName: await clientName(provider, authz.clientId),
         csrf: p.csrf,
         username: p.session.user.username,
         scopes: authz.scope,
+        claims: claimsBeyondScope(authz.scope, authz.claims),
       }),
     );
   }
@@ -92,17 +100,13 @@ async function show(provider: Provider, request: FastifyRequest, reply: FastifyR
 async function complete(provider: Provider, reply: FastifyReply, p: Pending, session: ActiveSession) {
   // Taking the interaction is atomic: a double submit cannot mint two codes.
   if (!(await provider.store.takeInteraction(provider.name, p.interaction.id))) throw expired();
-  return reply.redirect(await issueCode(provider, p.interaction.request, session), 303);
-}
-
-/** RFC 6749 §10.12: the form must come from our page in this browser. */
-function checkFormOrigin(provider: Provider, request: FastifyRequest, p: Pending, form: FormParams): void {
-  const origin = request.headers.origin;
-  // Browsers send `null` under Referrer-Policy: no-referrer; the CSRF token still has to match.
-  if (origin !== undefined && origin !== 'null' && origin !== provider.publicOrigin)
-    throw forbidden(`cross-origin form post from ${origin}`);
-  const csrf = form.get('csrf');
-  if (csrf === undefined || !constantTimeEqual(csrf, p.csrf)) throw forbidden('missing or wrong CSRF token');
+  const authz = p.interaction.request;
+  return sendAuthorizationResponse(
+    reply,
+    provider,
+    targetOf(authz),
+    await issueAuthorization(provider, authz, session),
+  );
 }
 
 async function login(
@@ -120,7 +124,7 @@ async function login(
   if (!user || !ok) {
     request.oauthError = new OAuthError('access_denied', 'login failed', { detail: 'invalid credentials' });
     const page = loginPage({
-      clientName: clientName(provider, p.interaction.request.clientId),
+      clientName: await clientName(provider, p.interaction.request.clientId),
       csrf: p.csrf,
       username,
       error: 'Invalid username or password.',
@@ -137,23 +141,21 @@ async function decide(provider: Provider, reply: FastifyReply, p: Pending, decis
   if (!p.session) throw forbidden('consent without a session bound to this interaction');
   const authz = p.interaction.request;
   if (decision === 'allow') {
-    // A consent page left open must not outlive max_age: past it, the user logs in again first.
+    // The consent stands; but a consent page left open must not outlive max_age: past it, the user logs in again
+    // first, and the remembered consent then lets the response go without asking twice.
+    await rememberConsent(provider, p.session.user.id, authz);
     const step = await nextStep(provider, {
       request: authz,
       session: p.session,
       loggedInNow: loggedInHere(p),
     });
     if (step === 'login') return reply.redirect(`${provider.issuer}/interaction/${p.interaction.id}`, 303);
-    await rememberConsent(provider, p.session.user.id, authz);
     return complete(provider, reply, p, p.session);
   }
   if (decision !== 'deny') throw new OAuthError('invalid_request', 'Unknown decision');
   if (!(await provider.store.takeInteraction(provider.name, p.interaction.id))) throw expired();
   const error = new OAuthError('access_denied', 'The user denied the request');
-  return reply.redirect(
-    errorRedirect(provider, { redirectUri: authz.redirectUri, state: authz.state }, error),
-    303,
-  );
+  return sendAuthorizationError(reply, provider, targetOf(authz), error);
 }
 
 async function submit(
@@ -166,7 +168,8 @@ async function submit(
   const form = request.body;
   if (form.repeated.size > 0) throw new OAuthError('invalid_request', 'Repeated form fields');
   const p = await loadPending(provider, request);
-  checkFormOrigin(provider, request, p, form);
+  // RFC 6749 §10.12: the form must come from our page in this browser.
+  checkFormPost(provider, request, form, p.csrf);
   const decision = form.get('decision');
   if (decision !== undefined) return decide(provider, reply, p, decision);
   if (form.has('username') || form.has('password')) return login(provider, request, reply, p, form);

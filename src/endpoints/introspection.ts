@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { clientAuthFailed } from '../client-auth/errors.js';
 import { corsRoute } from '../http/cors.js';
 import type { Provider } from '../provider/provider.js';
+import { subjectFor } from '../subjects/subject.js';
 import { type FoundToken, findToken, isActive } from '../tokens/lookup.js';
 import { clientRequest, tokenParam } from './client-request.js';
 import { methodNotAllowed } from './method-not-allowed.js';
@@ -11,15 +12,19 @@ async function describe(provider: Provider, token: FoundToken): Promise<Record<s
   const r = token.record;
   const user = r.userId === undefined ? undefined : await provider.store.getUser(provider.name, r.userId);
   const aud = r.audience.length === 0 ? [provider.issuer] : r.audience;
+  // The sub the token's own client knows the user by (OIDC Core §8): a resource server sees what the client sees.
+  const owner = r.userId === undefined ? undefined : await provider.findClient(r.clientId);
+  const sub = r.userId === undefined ? r.clientId : owner ? subjectFor(provider, owner, r.userId) : undefined;
   return {
     active: true,
     scope: r.scope.join(' '),
     client_id: r.clientId,
-    ...(user ? { username: user.username } : {}),
+    // A username would let pairwise clients' resource servers link the user across sectors.
+    ...(user && owner?.metadata.subject_type !== 'pairwise' ? { username: user.username } : {}),
     ...(token.kind === 'access' ? { token_type: 'Bearer' } : {}),
     exp: r.expiresAt,
     iat: r.issuedAt,
-    sub: r.userId ?? r.clientId,
+    ...(sub !== undefined ? { sub } : {}),
     aud: aud.length === 1 ? aud[0] : aud,
     iss: provider.issuer,
   };

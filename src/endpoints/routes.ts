@@ -5,10 +5,12 @@ import type { Provider } from '../provider/provider.js';
 import type { Store } from '../store/types.js';
 import { registerAuthorize } from './authorize.js';
 import { registerDiscovery } from './discovery.js';
+import { registerEndSession } from './end-session.js';
 import { registerInteraction } from './interaction.js';
 import { registerIntrospection } from './introspection.js';
 import { registerJwks } from './jwks.js';
 import { registerOperations } from './operations.js';
+import { registerRegistration } from './registration.js';
 import { registerRevocation } from './revocation.js';
 import { registerToken } from './token.js';
 import { registerUserinfo } from './userinfo.js';
@@ -29,5 +31,7 @@ export function registerRoutes(
     registerUserinfo(app, provider);
     registerRevocation(app, provider);
     registerIntrospection(app, provider);
+    registerEndSession(app, provider);
+    registerRegistration(app, provider);
   }
 }

@@ -5,7 +5,8 @@ import { OAuthError } from '../errors/oauth-error.js';
 import { corsRoute } from '../http/cors.js';
 import { FormParams, parseQuery } from '../http/form.js';
 import type { Provider } from '../provider/provider.js';
-import { claimsForScope } from '../tokens/claims.js';
+import { userinfoClaims } from '../tokens/claims.js';
+import { userinfoResponse } from '../tokens/userinfo-response.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 
 /** RFC 6750 §2.1 b64token. */
@@ -60,14 +61,24 @@ async function userinfo(provider: Provider, request: FastifyRequest, reply: Fast
   const token = await provider.store.findAccessToken(provider.name, sha256(value));
   if (!token || token.revokedAt !== undefined || token.expiresAt <= provider.clock.now()) throw invalid();
   // From here on, only the origins of the client the token belongs to may read the answer.
-  request.corsClient = provider.getClient(token.clientId);
+  request.corsClient = await provider.findClient(token.clientId);
   if (!token.scope.includes('openid'))
     throw bearerError(provider, 'insufficient_scope', 'The access token lacks the openid scope');
   // A token a client got for itself (client_credentials) has no user to describe.
   const user =
     token.userId === undefined ? undefined : await provider.store.getUser(provider.name, token.userId);
   if (!user) throw invalid();
-  return reply.type('application/json').send(claimsForScope(user, token.scope));
+  // A client removed since the token was issued has no answer format (or sector) any more.
+  const client = await provider.findClient(token.clientId);
+  if (!client) throw invalid();
+  const answer = await userinfoResponse(provider, client, {
+    userId: user.id,
+    // OIDC Core §5.3.2, §5.5: the scope's claims and those the claims request's `userinfo` member asks for.
+    claims: userinfoClaims(user, token.scope, token.details.claims),
+    now: provider.clock.now(),
+    expiresAt: token.expiresAt,
+  });
+  return reply.type(answer.contentType).send(answer.body);
 }
 
 export function registerUserinfo(app: FastifyInstance, provider: Provider): void {

@@ -19,6 +19,8 @@ export type OAuthErrorCode =
   | 'interaction_required'
   | 'request_not_supported'
   | 'request_uri_not_supported'
+  | 'invalid_request_object'
+  | 'invalid_request_uri'
   | 'registration_not_supported'
   | 'invalid_client_metadata'
   | 'invalid_redirect_uri'
@@ -44,6 +46,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   interaction_required: 400,
   request_not_supported: 400,
   request_uri_not_supported: 400,
+  invalid_request_object: 400,
+  invalid_request_uri: 400,
   registration_not_supported: 400,
   invalid_client_metadata: 400,
   invalid_redirect_uri: 400,

@@ -15,6 +15,7 @@ export async function issueAccessOnly(
   const tokens = await buildTokenSet(provider, {
     client,
     subject: { grantId: randomUUID(), clientId: client.id, userId, scope, audience },
+    user: undefined,
     now,
     authTime: undefined,
     details: {},

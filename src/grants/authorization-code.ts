@@ -56,6 +56,7 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
   const tokens = await buildTokenSet(provider, {
     client,
     subject: { grantId: code.grantId, clientId: client.id, userId: user.id, scope: code.scope, audience },
+    user,
     now,
     authTime: code.authTime,
     details: code.details,

@@ -52,6 +52,7 @@ async function handle(ctx: GrantContext): Promise<TokenResponse> {
   const tokens = await buildTokenSet(provider, {
     client,
     subject: { grantId: token.grantId, clientId: client.id, userId: user.id, scope, audience },
+    user,
     now,
     authTime: token.authTime,
     details: token.details,

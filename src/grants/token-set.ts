@@ -1,8 +1,9 @@
 // Builds the tokens one grant step issues, and the response that carries them (RFC 6749 §5.1, OIDC Core §3.1.3.3).
 import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
-import type { GrantDetails, IssuedTokens } from '../store/types.js';
+import type { GrantDetails, IssuedTokens, UserRecord } from '../store/types.js';
 import { mintAccessToken, mintRefreshToken, type TokenSubject } from '../tokens/access-token.js';
+import { idTokenClaims } from '../tokens/claims.js';
 import { signIdToken } from '../tokens/id-token.js';
 import type { TokenResponse } from './types.js';
 
@@ -19,6 +20,8 @@ export interface RefreshPlan {
 export interface TokenSetRequest {
   client: Client;
   subject: TokenSubject;
+  /** The user the tokens are about (its claims may go in the ID token); undefined when the client acts for itself. */
+  user: UserRecord | undefined;
   now: number;
   /** When the user authenticated; undefined when no user is involved. */
   authTime: number | undefined;
@@ -58,6 +61,7 @@ export async function buildTokenSet(provider: Provider, req: TokenSetRequest): P
     now,
     authTime: req.authTime,
     refreshHash: refresh?.record.tokenHash,
+    details: req.details,
   });
   return {
     stored: { accessToken: access.record, refreshToken: refresh?.record },
@@ -69,15 +73,22 @@ export async function buildTokenSet(provider: Provider, req: TokenSetRequest): P
         scope: subject.scope.join(' '),
       };
       if (refresh) response.refresh_token = refresh.value;
-      if (req.idToken && userId !== undefined && subject.scope.includes('openid')) {
+      const user = req.user;
+      if (req.idToken && user !== undefined && subject.scope.includes('openid')) {
         response.id_token = await signIdToken(provider, {
-          clientId: client.id,
-          userId,
+          client,
+          userId: user.id,
           authTime: req.authTime ?? now,
           nonce: req.nonce,
-          accessToken: access.value,
           now,
-          ttl: client.lifetimes.idToken,
+          userClaims: idTokenClaims(provider.settings, {
+            user,
+            scope: subject.scope,
+            claims: req.details.claims,
+            accessTokenIssued: true,
+          }),
+          details: req.details,
+          accessToken: access.value,
         });
       }
       return response;

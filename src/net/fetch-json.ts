@@ -63,7 +63,7 @@ export function isPrivateAddress(address: string): boolean {
 }
 
 /** DNS lookup that refuses private answers, so the check holds for the address actually connected to. */
-const guardedLookup: LookupFunction = (hostname, options, callback) => {
+export const guardedLookup: LookupFunction = (hostname, options, callback) => {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, '', 4);
     const list = addresses as LookupAddress[];
@@ -77,25 +77,50 @@ const guardedLookup: LookupFunction = (hostname, options, callback) => {
   });
 };
 
-export function fetchJson(url: string, policy: FetchPolicy): Promise<unknown> {
+/**
+ * The URL the provider may send a request to: https, and not a private address literal (host names are checked
+ * after resolution, by guardedLookup). Throws FetchError. Also used by outbound POSTs (src/net/post-form.ts).
+ */
+export function guardedTarget(url: string, policy: FetchPolicy): URL {
   let target: URL;
   try {
     target = new URL(url);
   } catch {
-    return Promise.reject(new FetchError('not a URL'));
+    throw new FetchError('not a URL');
   }
   if (target.protocol !== 'https:' && !(policy.allowPrivateNetworks && target.protocol === 'http:'))
-    return Promise.reject(new FetchError('only https URLs are fetched'));
+    throw new FetchError('only https URLs are fetched');
   const host = target.hostname.replace(/^\[|\]$/g, '');
   if (!policy.allowPrivateNetworks && isIP(host) !== 0 && isPrivateAddress(host))
-    return Promise.reject(new FetchError('private address'));
+    throw new FetchError('private address');
+  return target;
+}
+
+/** Fetches a JSON document (a JWK Set, a sector identifier document) under the guards above. */
+export async function fetchJson(url: string, policy: FetchPolicy): Promise<unknown> {
+  const text = await fetchText(url, policy, 'application/json, application/jwk-set+json');
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new FetchError('response is not JSON');
+  }
+}
+
+/** Fetches a small text document (a request object by reference, RFC 9101 §5.2) under the same guards. */
+export function fetchText(url: string, policy: FetchPolicy, accept: string): Promise<string> {
+  let target: URL;
+  try {
+    target = guardedTarget(url, policy);
+  } catch (err) {
+    return Promise.reject(err);
+  }
 
   const client = target.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     const req = client.get(
       target,
       {
-        headers: { accept: 'application/json, application/jwk-set+json' },
+        headers: { accept },
         timeout: policy.timeoutMs,
         ...(policy.allowPrivateNetworks ? {} : { lookup: guardedLookup }),
       },
@@ -118,9 +143,9 @@ export function fetchJson(url: string, policy: FetchPolicy): Promise<unknown> {
         });
         res.on('end', () => {
           try {
-            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+            resolve(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)));
           } catch {
-            reject(new FetchError('response is not JSON'));
+            reject(new FetchError('response is not UTF-8'));
           }
         });
         res.on('error', reject);

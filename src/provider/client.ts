@@ -20,6 +20,11 @@ export interface ClientLifetimes {
 export interface Client {
   readonly id: string;
   readonly name: string;
+  /**
+   * `registration`: registered by anyone through /registration (RFC 7591), so its redirect URIs are not vouched
+   * for by the operator (RFC 9700 §4.11.2; security checklist A5).
+   */
+  readonly source: ClientRecord['source'];
   readonly secretHash: string | undefined;
   /** client_secret_jwt only: the secret as an HMAC key, decrypted from the store at start. */
   readonly hmacKey: Uint8Array | undefined;
@@ -88,6 +93,7 @@ export function toClient(
   return Object.freeze({
     id: record.clientId,
     name: m.client_name ?? record.clientId,
+    source: record.source,
     secretHash: record.secretHash,
     hmacKey,
     metadata: m,

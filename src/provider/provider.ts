@@ -1,14 +1,16 @@
 // One provider's runtime: its settings, keys, clients and store, built once at start and passed to every endpoint.
+import { ClientRegistry, sealClientSecret } from '../clients/registry.js';
 import type { ProviderSettings } from '../config/load.js';
 import { hmacSha256 } from '../crypto/hash.js';
 import { KeySets } from '../crypto/key-sets.js';
-import { SigningKeys } from '../crypto/keys.js';
+import { isSigningAlg, SigningKeys } from '../crypto/keys.js';
 import { hashPassword, verifyPassword } from '../crypto/password.js';
 import { randomToken } from '../crypto/random.js';
 import { SecretBox } from '../crypto/secret-box.js';
-import type { ClientRecord, Store } from '../store/types.js';
+import type { FetchPolicy } from '../net/fetch-json.js';
+import type { ClientMetadata, ClientRecord, KeyStore, Store } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
-import { type Client, toClient } from './client.js';
+import type { Client } from './client.js';
 
 export interface Provider {
   readonly name: string;
@@ -23,15 +25,27 @@ export interface Provider {
   readonly secureCookies: boolean;
   /** Origin of the public URL, for the Origin check on form posts. */
   readonly publicOrigin: string;
+  /**
+   * From memory only: configured clients and registered ones as of the last check (within seconds). Request paths
+   * use findClient, which also sees a client another process registered a moment ago.
+   */
   getClient(clientId: string): Client | undefined;
-  /** Every origin some client allows, for CORS preflights (answered without the store). */
+  /** A configured or registered client; a registered one not yet seen here is read from the store. */
+  findClient(clientId: string): Promise<Client | undefined>;
+  /** Every client of the provider; dynamic registration (RFC 7591/7592) adds, changes and removes through it. */
+  readonly clients: ClientRegistry;
+  /** Every origin some client allows, for CORS preflights (answered without the store); kept current. */
   readonly corsOrigins: ReadonlySet<string>;
   /** Public keys of clients (private_key_jwt) and trusted JWT issuers, cached. */
   readonly keySets: KeySets;
+  /** The SSRF guard's settings for every URL the provider fetches (jwks_uri, request_uri ...; RFC 9700 §4.15). */
+  readonly fetchPolicy: FetchPolicy;
   /** HMAC of a client secret as it is stored. */
   hashClientSecret(secret: string): string;
   /** HMAC under the provider's cookie key: signs cookies and derives CSRF tokens. */
   mac(value: string): string;
+  /** Salt of pairwise subject identifiers (OIDC Core §8.1): configured, or generated once and kept in the store. */
+  readonly pairwiseSalt: string;
 }
 
 export interface ProviderDeps {
@@ -67,6 +81,27 @@ async function syncUsers(settings: ProviderSettings, store: Store): Promise<void
   }
 }
 
+/**
+ * The box that encrypts what the store keeps secret (private signing keys, client_secret_jwt secrets): under the
+ * configured secretEncryptionKey, or one generated once and kept in the store. `gatehouse keys rotate` uses it too.
+ */
+export async function providerSecretBox(
+  settings: Pick<ProviderSettings, 'name' | 'secretEncryptionKey'>,
+  store: KeyStore,
+): Promise<SecretBox> {
+  return new SecretBox(
+    settings.secretEncryptionKey ??
+      (await store.getOrCreateSecret(settings.name, 'secret-encryption', randomToken())),
+  );
+}
+
+/** Algorithms some client asks its ID tokens or UserInfo responses to be signed with: each needs a key at start. */
+function clientSigningAlgs(clients: Iterable<ClientMetadata>) {
+  return [...clients]
+    .flatMap((m) => [m.id_token_signed_response_alg, m.userinfo_signed_response_alg])
+    .filter(isSigningAlg);
+}
+
 export async function createProvider(settings: ProviderSettings, deps: ProviderDeps): Promise<Provider> {
   const { store } = deps;
   const secretKey =
@@ -74,36 +109,37 @@ export async function createProvider(settings: ProviderSettings, deps: ProviderD
     (await store.getOrCreateSecret(settings.name, 'client-secret-hmac', randomToken()));
   const cookieKey = await store.getOrCreateSecret(settings.name, 'cookie-hmac', randomToken());
   const hashClientSecret = (secret: string) => hmacSha256(secretKey, secret);
-  const box = new SecretBox(
-    settings.secretEncryptionKey ??
-      (await store.getOrCreateSecret(settings.name, 'secret-encryption', randomToken())),
-  );
+  const box = await providerSecretBox(settings, store);
 
+  const clientDeps = { provider: settings.name, store, clock: deps.clock, settings, box, hashClientSecret };
   const records: ClientRecord[] = [];
   for (const { client_secret, ...metadata } of settings.clients) {
-    const needsKey =
-      metadata.token_endpoint_auth_method === 'client_secret_jwt' && client_secret !== undefined;
     records.push({
       clientId: metadata.client_id,
-      secretHash: client_secret === undefined ? undefined : hashClientSecret(client_secret),
-      secretEncrypted: needsKey ? await box.encrypt(client_secret) : undefined,
+      ...(await sealClientSecret(clientDeps, client_secret, metadata.token_endpoint_auth_method)),
       metadata,
       source: 'config',
     });
   }
   await store.replaceConfigClients(settings.name, records);
-  const clients = new Map<string, Client>();
-  for (const r of await store.listClients(settings.name)) {
-    const hmacKey = r.secretEncrypted
-      ? new TextEncoder().encode(await box.decrypt(r.secretEncrypted))
-      : undefined;
-    clients.set(r.clientId, toClient(r, settings, hmacKey));
-  }
-  const corsOrigins = new Set([...clients.values()].flatMap((c) => [...c.corsOrigins]));
+  // Configured clients, and those registered through /registration (RFC 7591) by any process sharing the store.
+  const clientRegistry = await ClientRegistry.load(clientDeps);
+  const clients = new Map(clientRegistry.all().map((c) => [c.id, c]));
 
   await syncUsers(settings, store);
-  const keys = await SigningKeys.load(store, settings.name, settings.signingAlg, box);
+  // RS256 always (OIDC Discovery §3 lists it), the default, and every algorithm a client names.
+  const keys = await SigningKeys.load(
+    { store, provider: settings.name, defaultAlg: settings.signingAlg, box, clock: deps.clock },
+    ['RS256', ...clientSigningAlgs([...clients.values()].map((c) => c.metadata))],
+  );
+  const pairwiseSalt =
+    settings.pairwiseSalt ?? (await store.getOrCreateSecret(settings.name, 'pairwise-salt', randomToken()));
 
+  const fetchPolicy: FetchPolicy = Object.freeze({
+    allowPrivateNetworks: deps.allowPrivateNetworkFetch,
+    timeoutMs: 3000,
+    maxBytes: 64 * 1024,
+  });
   return Object.freeze({
     name: settings.name,
     issuer: settings.issuer,
@@ -114,14 +150,14 @@ export async function createProvider(settings: ProviderSettings, deps: ProviderD
     clock: deps.clock,
     secureCookies: deps.secureCookies,
     publicOrigin: new URL(deps.publicUrl).origin,
-    getClient: (clientId: string) => clients.get(clientId),
-    corsOrigins,
-    keySets: new KeySets({
-      allowPrivateNetworks: deps.allowPrivateNetworkFetch,
-      timeoutMs: 3000,
-      maxBytes: 64 * 1024,
-    }),
+    getClient: (clientId: string) => clientRegistry.get(clientId),
+    findClient: (clientId: string) => clientRegistry.find(clientId),
+    clients: clientRegistry,
+    corsOrigins: clientRegistry.corsOrigins,
+    keySets: new KeySets(fetchPolicy),
+    fetchPolicy,
     hashClientSecret,
     mac: (value: string) => hmacSha256(cookieKey, value),
+    pairwiseSalt,
   });
 }

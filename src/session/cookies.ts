@@ -43,3 +43,13 @@ export function setCookie(
     ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds }),
   });
 }
+
+/** Tells the browser to drop the cookie (logout), with the same attributes it was set with. */
+export function clearCookie(provider: Provider, reply: FastifyReply, kind: CookieKind): void {
+  reply.clearCookie(cookieName(provider, kind), {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'lax',
+    secure: provider.secureCookies,
+  });
+}

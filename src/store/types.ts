@@ -13,6 +13,11 @@ export interface SigningKeyRecord {
   privateJwk: string;
   publicJwk: string;
   createdAt: EpochSeconds;
+  /**
+   * Undefined while the key is its algorithm's signing key. Set when a newer key of the algorithm superseded it:
+   * it stays published until then, so tokens it signed still verify (OIDC Core §10.1.1), and is retired after.
+   */
+  retireAt: EpochSeconds | undefined;
 }
 
 export type ClientMetadata = Omit<ClientConfig, 'client_secret'>;
@@ -31,6 +36,19 @@ export interface ClientRecord {
   source: 'config' | 'registration';
 }
 
+/** What lets a dynamically registered client manage its registration (RFC 7592 §1.1, RFC 7591 §3.2.1). */
+export interface ClientRegistration {
+  /** SHA-256 of the registration access token, base64url; the token itself is never stored. */
+  accessTokenHash: string;
+  /** `client_id_issued_at`. */
+  issuedAt: EpochSeconds;
+}
+
+/** A client registered through /registration (source 'registration'), with its registration. */
+export interface RegisteredClientRecord extends ClientRecord {
+  registration: ClientRegistration;
+}
+
 export interface UserRecord {
   /** The `sub` claim. */
   id: string;
@@ -41,14 +59,39 @@ export interface UserRecord {
 
 export interface SessionRecord {
   idHash: string;
+  /**
+   * The public session id (`sid` of ID and logout tokens, OIDC Back-Channel Logout §2.1): random, distinct from
+   * the cookie value and its hash. A re-login of the same user in the same browser keeps it.
+   */
+  sid: string;
   userId: string;
   authTime: EpochSeconds;
   expiresAt: EpochSeconds;
 }
 
+/** A grant made in a session, so that logging out ends it (security checklist O3) and tells its client (Back-Channel Logout §2.3). */
+export interface SessionGrantRecord {
+  sid: string;
+  grantId: string;
+  clientId: string;
+  /** The session's own expiry: past it there is no session left to log out of. */
+  expiresAt: EpochSeconds;
+}
+
+/** What logging a session out ended. */
+export interface EndedSession {
+  sid: string;
+  userId: string;
+  /** Every client that got a grant in the session, each once. */
+  clientIds: string[];
+}
+
 /** An authorization request waiting for the user to log in or consent (OIDC Core §3.1.2.1 parameters, validated). */
 export interface AuthorizationRequest {
   clientId: string;
+  /** Canonical order: `code`, `id_token`, `token` (OIDC Core §3; Multiple Response Types §5). */
+  responseType: string;
+  responseMode: 'query' | 'fragment' | 'form_post';
   redirectUri: string;
   scope: string[];
   state: string | undefined;
@@ -58,6 +101,20 @@ export interface AuthorizationRequest {
   maxAge: number | undefined;
   /** RFC 8707 resource indicators asked for. */
   resource: string[];
+  // The optional OpenID parameters (OIDC Core §3.1.2.1, §5.5); absent when not asked for. Interactions keep the
+  // request as JSON, so these need no migration.
+  /** OIDC Core §5.5 claims request. */
+  claims?: ClaimsRequest;
+  /** acr_values (or the client's default_acr_values), in the order of preference asked. */
+  acrValues?: string[];
+  /** Prefills the login page's username. */
+  loginHint?: string;
+  /** `sub` of a verified id_token_hint: the user the client expects to be signed in. */
+  idTokenHintSub?: string;
+  /** ui_locales, kept for the pages (which speak English only for now). */
+  uiLocales?: string[];
+  /** page, popup, touch or wap. */
+  display?: string;
 }
 
 export interface InteractionRecord {
@@ -127,6 +184,8 @@ export interface AccessTokenRecord {
   audience: string[];
   /** The refresh token issued in the same response, if any: replacing that one replaces this one too. */
   refreshHash: string | undefined;
+  /** What the authorization decided beyond scope: UserInfo answers the claims request's `userinfo` member from it. */
+  details: GrantDetails;
   issuedAt: EpochSeconds;
   expiresAt: EpochSeconds;
   revokedAt: EpochSeconds | undefined;
@@ -164,13 +223,18 @@ export type RedeemResult = 'redeemed' | 'replayed' | 'missing';
 export type RotateResult = 'rotated' | 'reused' | 'missing';
 
 export interface KeyStore {
-  /** Signing keys, oldest first. */
+  /** Signing keys, oldest first, retired ones included (running processes call this every few seconds). */
   listSigningKeys(provider: string): Promise<SigningKeyRecord[]>;
   /**
-   * Stores `key` unless the provider already has a key of its algorithm, atomically, so processes starting
-   * together on a new database end up with one key, not one each.
+   * Stores `key` unless the provider already has a signing key (no `retireAt`) of its algorithm, atomically, so
+   * processes starting together on a new database end up with one key, not one each.
    */
   ensureSigningKey(provider: string, key: SigningKeyRecord): Promise<void>;
+  /**
+   * Key rotation: stores `key` as its algorithm's signing key and, in the same transaction, gives every other
+   * key of that algorithm still signing (no `retireAt`) the retire time `retireAt`.
+   */
+  rotateSigningKey(provider: string, key: SigningKeyRecord, retireAt: EpochSeconds): Promise<void>;
   /**
    * Returns the value stored under `name`, storing `candidate` first if there is none.
    * Atomic, so processes starting together agree on one value.
@@ -182,6 +246,27 @@ export interface ClientStore {
   /** Makes the config-sourced clients exactly `clients` (inserting, updating and deleting), in one transaction. */
   replaceConfigClients(provider: string, clients: ClientRecord[]): Promise<void>;
   listClients(provider: string): Promise<ClientRecord[]>;
+  /** One client of either source. */
+  findClient(provider: string, clientId: string): Promise<ClientRecord | undefined>;
+  /** A dynamically registered client with its registration; undefined for configured clients. */
+  getRegisteredClient(provider: string, clientId: string): Promise<RegisteredClientRecord | undefined>;
+  /** Stores a newly registered client (source 'registration'); fails if the client_id is taken. */
+  insertRegisteredClient(provider: string, client: RegisteredClientRecord): Promise<void>;
+  /**
+   * Replaces a registered client's metadata and secret (RFC 7592 §2.2), keeping its registration. Answers false
+   * when no registered client has that id (configured clients are never changed here).
+   */
+  updateRegisteredClient(provider: string, client: ClientRecord): Promise<boolean>;
+  /**
+   * Deletes a registered client (RFC 7592 §2.3) and, in the same transaction, revokes its access and refresh tokens,
+   * consumes its unused codes and forgets consents given to it. Answers false when there was no such client.
+   */
+  deleteRegisteredClient(provider: string, clientId: string, now: EpochSeconds): Promise<boolean>;
+  /**
+   * A number that changes whenever a registered client of the provider is inserted, updated or deleted, so
+   * processes sharing the store can tell cheaply that their cached clients are stale.
+   */
+  registeredClientsVersion(provider: string): Promise<number>;
 }
 
 export interface UserStore {
@@ -200,9 +285,21 @@ export interface UserStore {
 }
 
 export interface SessionStore {
+  /**
+   * Stores a session. One that goes on with an earlier session's `sid` (the same user logging in again) extends the
+   * grants recorded under that sid to its own expiry, so logging out still reaches them.
+   */
   createSession(provider: string, session: SessionRecord): Promise<void>;
   getSession(provider: string, idHash: string): Promise<SessionRecord | undefined>;
   deleteSession(provider: string, idHash: string): Promise<void>;
+  /** Records that a grant was made in the session `grant.sid` (a repeat of the same grant changes nothing). */
+  addSessionGrant(provider: string, grant: SessionGrantRecord): Promise<void>;
+  /**
+   * Logout, in one transaction: deletes the session, revokes the access and refresh tokens of every grant made in
+   * it, consumes its codes not yet redeemed (so a late redemption fails), and answers what was ended. Undefined when
+   * there was no such session (someone else ended it first).
+   */
+  endSession(provider: string, idHash: string, now: EpochSeconds): Promise<EndedSession | undefined>;
 }
 
 export interface InteractionStore {

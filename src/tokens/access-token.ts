@@ -4,6 +4,7 @@ import { randomToken } from '../crypto/random.js';
 import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { AccessTokenRecord, GrantDetails, RefreshTokenRecord } from '../store/types.js';
+import { subjectFor } from '../subjects/subject.js';
 
 export interface Minted<T> {
   /** The value handed to the client; never stored, never logged. */
@@ -27,16 +28,23 @@ export interface AccessTokenInput {
   authTime: number | undefined;
   /** Hash of the refresh token issued in the same response, if any. */
   refreshHash: string | undefined;
+  /** The grant's details (claims request, acr, sid), kept with the token for UserInfo. */
+  details: GrantDetails;
 }
 
 /** RFC 9068 §2.2 claims of a JWT access token. */
-function jwtClaims(provider: Provider, input: AccessTokenInput, ttl: number): Record<string, unknown> {
+function jwtClaims(
+  provider: Provider,
+  client: Client,
+  input: AccessTokenInput,
+  ttl: number,
+): Record<string, unknown> {
   const { subject, now, authTime } = input;
   const aud = subject.audience.length === 0 ? provider.issuer : subject.audience;
   return {
     iss: provider.issuer,
-    // RFC 9068 §2.2: without a resource owner, sub is the client.
-    sub: subject.userId ?? subject.clientId,
+    // RFC 9068 §2.2: without a resource owner, sub is the client; with one, the sub this client knows it by.
+    sub: subject.userId === undefined ? subject.clientId : subjectFor(provider, client, subject.userId),
     aud: Array.isArray(aud) && aud.length === 1 ? aud[0] : aud,
     client_id: subject.clientId,
     scope: subject.scope.join(' '),
@@ -55,13 +63,14 @@ export async function mintAccessToken(
   const ttl = client.lifetimes.accessToken;
   const value =
     client.accessTokenFormat === 'jwt'
-      ? await provider.keys.sign(jwtClaims(provider, input, ttl), 'at+jwt')
+      ? await provider.keys.sign(jwtClaims(provider, client, input, ttl), 'at+jwt')
       : randomToken();
   return {
     value,
     record: {
       ...input.subject,
       refreshHash: input.refreshHash,
+      details: input.details,
       tokenHash: sha256(value),
       issuedAt: input.now,
       expiresAt: input.now + ttl,

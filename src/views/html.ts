@@ -22,8 +22,11 @@ ul{padding-left:1.2rem}
 
 const cssHash = createHash('sha256').update(css).digest('base64');
 
+/** The CSP source that allows exactly our inline style. */
+export const pageStyleSource = `'sha256-${cssHash}'`;
+
 /** Pages load nothing, run no script, and cannot be framed (RFC 9700 §4.16). */
-export const pageCsp = `default-src 'none'; style-src 'sha256-${cssHash}'; base-uri 'none'; frame-ancestors 'none'`;
+export const pageCsp = `default-src 'none'; style-src ${pageStyleSource}; base-uri 'none'; frame-ancestors 'none'`;
 
 export function layout(title: string, body: string): string {
   return `<!doctype html>

@@ -42,18 +42,24 @@ export interface ConsentPage {
   csrf: string;
   username: string;
   scopes: string[];
+  /** Claims asked for by name beyond what the scopes cover (OIDC Core §5.5). */
+  claims?: string[];
 }
 
 export function consentPage(p: ConsentPage): string {
   const items = p.scopes
     .map((s) => `<li>${escapeHtml((Object.hasOwn(scopeText, s) ? scopeText[s] : undefined) ?? s)}</li>`)
     .join('\n');
+  const claims =
+    p.claims && p.claims.length > 0
+      ? `\n<li>Also these details: ${p.claims.map((c) => escapeHtml(c)).join(', ')}</li>`
+      : '';
   return layout(
     'Allow access',
     `<h1>Allow access?</h1>
 <p><strong>${escapeHtml(p.clientName)}</strong> asks to:</p>
 <ul>
-${items}
+${items}${claims}
 </ul>
 <p class="muted">Signed in as ${escapeHtml(p.username)}</p>
 <form method="post">

@@ -358,19 +358,21 @@ describe('authorization errors returned to the client (cb:X with state and iss)'
     );
   });
 
-  test('request= → request_not_supported', async () => {
+  // Request objects are supported (test/e2e/request-object.test.ts); an unsigned one from a client that did not
+  // register `none`, and a request_uri that is not an https URL, are refused.
+  test('request= unsigned → invalid_request_object', async () => {
     assertErrorRedirect(
       await ua.get(authorizeQuery(webParams({ request: 'eyJhbGciOiJub25lIn0.e30.' }))),
       webRedirect,
-      'request_not_supported',
+      'invalid_request_object',
     );
   });
 
-  test('request_uri= → request_uri_not_supported', async () => {
+  test('request_uri= not https → invalid_request_uri', async () => {
     assertErrorRedirect(
       await ua.get(authorizeQuery(webParams({ request_uri: 'urn:ietf:params:oauth:request_uri:abc' }))),
       webRedirect,
-      'request_uri_not_supported',
+      'invalid_request_uri',
     );
   });
 

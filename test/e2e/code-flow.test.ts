@@ -69,8 +69,9 @@ describe('authorization code flow with openid-client', () => {
     assert.equal(typeof payload.auth_time, 'number');
     assert.equal(typeof payload.at_hash, 'string');
     assert.ok(payload.sub);
-    // Scope claims go to UserInfo, not the ID token.
-    assert.equal(payload.email, undefined);
+    // By default the scope's claims are in the ID token too (scopeClaimsInIdToken), as RP libraries expect.
+    assert.equal(payload.email, alice.claims.email);
+    assert.equal(payload.name, alice.claims.name);
 
     const info = await oidc.fetchUserInfo(config, tokens.access_token, payload.sub as string);
     assert.equal(info.sub, payload.sub);

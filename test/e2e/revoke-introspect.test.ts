@@ -478,25 +478,32 @@ describe('discovery and the JWK Set', () => {
     // that a provider with trusted issuers does offer it).
     assert.deepEqual(
       [...(d.grant_types_supported as string[])].sort(),
-      ['authorization_code', 'client_credentials', 'refresh_token'].sort(),
+      ['authorization_code', 'client_credentials', 'implicit', 'refresh_token'].sort(),
     );
-    assert.equal(new Set(d.grant_types_supported as string[]).size, 3, 'no duplicates');
+    assert.equal(new Set(d.grant_types_supported as string[]).size, 4, 'no duplicates');
     assert.deepEqual(
       [...(d.token_endpoint_auth_methods_supported as string[])].sort(),
       ['client_secret_basic', 'client_secret_jwt', 'client_secret_post', 'none', 'private_key_jwt'].sort(),
     );
     assert.equal(new Set(d.token_endpoint_auth_methods_supported as string[]).size, 5, 'no duplicates');
     assert.deepEqual(d.code_challenge_methods_supported, ['S256']);
-    assert.deepEqual(d.response_types_supported, ['code']);
+    assert.deepEqual(d.response_types_supported, [
+      'code',
+      'id_token',
+      'id_token token',
+      'code id_token',
+      'code token',
+      'code id_token token',
+    ]);
     assert.equal(d.authorization_response_iss_parameter_supported, true);
-    assert.equal(d.request_uri_parameter_supported, false);
     if (d.introspection_endpoint_auth_methods_supported !== undefined)
       assert.ok(
         !(d.introspection_endpoint_auth_methods_supported as string[]).includes('none'),
         'introspection needs real client authentication',
       );
     for (const key of Object.keys(d)) {
-      if (key.endsWith('_alg_values_supported'))
+      // Unsigned request objects are allowed only for clients that registered request_object_signing_alg none.
+      if (key.endsWith('_alg_values_supported') && key !== 'request_object_signing_alg_values_supported')
         assert.ok(!(d[key] as string[]).includes('none'), `${key} never lists none`);
     }
     // The ID token is signed with an advertised algorithm.

@@ -11,6 +11,8 @@ import { ManualClock } from '../../src/util/clock.js';
 export const demoClient = {
   client_id: 'web',
   client_secret: 'web-secret-0123456789abcdef',
+  // As interface.md's example: a named method is the only one accepted (without it, basic or post would be).
+  token_endpoint_auth_method: 'client_secret_basic' as const,
   redirect_uris: ['https://rp.example/cb'],
   grant_types: ['authorization_code', 'refresh_token'] as ('authorization_code' | 'refresh_token')[],
   scope: 'openid profile email address phone offline_access',

@@ -87,6 +87,22 @@ export interface SignInOptions {
   decision?: 'allow' | 'deny';
 }
 
+/** The response a client gets: a redirect (query or fragment) or a form_post page's fields. */
+export type ClientResponse =
+  | { kind: 'redirect'; location: URL }
+  | { kind: 'form_post'; action: string; fields: Record<string, string>; page: Page };
+
+/** A form_post response page: its form's target and hidden fields (OAuth 2.0 Form Post Response Mode §2). */
+export function formPostOf(page: Page): { action: string; fields: Record<string, string> } | undefined {
+  if (page.status !== 200) return undefined;
+  const action = /<form method="post" action="([^"]+)"/.exec(page.body)?.[1];
+  if (action === undefined) return undefined;
+  return {
+    action: action.replace(/&#(\d+);/g, (_s, c: string) => String.fromCharCode(Number(c))),
+    fields: hiddenInputs(page.body),
+  };
+}
+
 /**
  * Runs the browser side of an authorization request: login (if shown) and consent (if shown), returning the
  * URL the provider finally redirects to (the client's redirect URI with code or error).
@@ -96,15 +112,29 @@ export async function signIn(
   authorizationUrl: string,
   options: SignInOptions = {},
 ): Promise<URL> {
+  const response = await authorize(ua, authorizationUrl, options);
+  if (response.kind !== 'redirect')
+    throw new Error(`expected a redirect, got a form_post to ${response.action}`);
+  return response.location;
+}
+
+/** Like signIn, for any response mode: the redirect, or the auto-submitting form_post page. */
+export async function authorize(
+  ua: UserAgent,
+  authorizationUrl: string,
+  options: SignInOptions = {},
+): Promise<ClientResponse> {
   const origin = new URL(authorizationUrl).origin;
   let page = await ua.follow(authorizationUrl, origin);
   for (let i = 0; i < 4; i++) {
     if (page.status === 303 || page.status === 302) {
       const location = new URL(page.headers.get('location') ?? '', page.url);
-      if (!location.href.startsWith(origin)) return location;
+      if (!location.href.startsWith(origin)) return { kind: 'redirect', location };
       page = await ua.follow(location.href, origin);
       continue;
     }
+    const form = formPostOf(page);
+    if (form) return { kind: 'form_post', ...form, page };
     if (page.status !== 200 && page.status !== 401)
       throw new Error(`unexpected ${page.status}: ${page.body.slice(0, 300)}`);
     if (page.body.includes('name="password"')) {

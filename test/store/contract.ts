@@ -15,6 +15,7 @@ function access(grantId: string, hash: string = randomUUID()): AccessTokenRecord
     scope: ['openid', 'email'],
     audience: [],
     refreshHash: undefined,
+    details: {},
     issuedAt: now,
     expiresAt: now + 3600,
     revokedAt: undefined,
@@ -204,6 +205,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         privateJwk: '{}',
         publicJwk: '{}',
         createdAt: now,
+        retireAt: undefined,
       });
       await Promise.all([
         store.ensureSigningKey('p', key('a', 'RS256')),
@@ -217,11 +219,50 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
+    test('signing keys: rotation supersedes the signing key of that algorithm only, in one step', async () => {
+      const store = await open();
+      const key = (kid: string, alg: string, createdAt = now) => ({
+        kid,
+        alg,
+        privateJwk: `{"${kid}":1}`,
+        publicJwk: `{"kid":"${kid}"}`,
+        createdAt,
+        retireAt: undefined,
+      });
+      await store.ensureSigningKey('p', key('r1', 'RS256'));
+      await store.ensureSigningKey('p', key('e1', 'ES256'));
+      await store.rotateSigningKey('p', key('r2', 'RS256', now + 10), now + 4000);
+      const byKid = new Map((await store.listSigningKeys('p')).map((k) => [k.kid, k]));
+      assert.equal(byKid.get('r1')?.retireAt, now + 4000);
+      assert.equal(byKid.get('r2')?.retireAt, undefined);
+      assert.equal(byKid.get('r2')?.privateJwk, '{"r2":1}');
+      assert.equal(byKid.get('e1')?.retireAt, undefined, 'another algorithm is untouched');
+      // A second rotation keeps the first retire time and supersedes only the key that was signing.
+      await store.rotateSigningKey('p', key('r3', 'RS256', now + 20), now + 5000);
+      const again = new Map((await store.listSigningKeys('p')).map((k) => [k.kid, k.retireAt]));
+      assert.deepEqual(
+        [again.get('r1'), again.get('r2'), again.get('r3')],
+        [now + 4000, now + 5000, undefined],
+      );
+      // With a signing key of the algorithm present, ensure adds nothing; listing is oldest first.
+      await store.ensureSigningKey('p', key('r4', 'RS256'));
+      const kids = (await store.listSigningKeys('p')).filter((k) => k.alg === 'RS256').map((k) => k.kid);
+      assert.deepEqual(kids, ['r1', 'r2', 'r3']);
+      assert.deepEqual(await store.listSigningKeys('q'), []);
+      await store.close();
+    });
+
     test('users removed from the configuration are deleted with their sessions', async () => {
       const store = await open();
       const a = await store.upsertUser('p', { id: undefined, username: 'a', passwordHash: 'h', claims: {} });
       await store.upsertUser('p', { id: undefined, username: 'b', passwordHash: 'h', claims: {} });
-      await store.createSession('p', { idHash: 'sa', userId: a.id, authTime: now, expiresAt: now + 60 });
+      await store.createSession('p', {
+        idHash: 'sa',
+        sid: 'sid-a',
+        userId: a.id,
+        authTime: now,
+        expiresAt: now + 60,
+      });
       const aTokens = { ...tokens(randomUUID()) };
       aTokens.accessToken.userId = a.id;
       if (aTokens.refreshToken) aTokens.refreshToken.userId = a.id;
@@ -238,7 +279,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     test("a changed password ends the user's sessions and tokens; an unchanged one keeps them", async () => {
       const store = await open();
       const u = await store.upsertUser('p', { id: undefined, username: 'c', passwordHash: 'h1', claims: {} });
-      await store.createSession('p', { idHash: 'sc', userId: u.id, authTime: now, expiresAt: now + 60 });
+      await store.createSession('p', {
+        idHash: 'sc',
+        sid: 'sid-c',
+        userId: u.id,
+        authTime: now,
+        expiresAt: now + 60,
+      });
       const t = tokens(randomUUID());
       t.accessToken.userId = u.id;
       if (t.refreshToken) t.refreshToken.userId = u.id;
@@ -356,6 +403,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         bindingHash: 'b',
         request: {
           clientId: 'c',
+          responseType: 'code',
+          responseMode: 'query',
           redirectUri: 'https://rp/cb',
           scope: ['openid'],
           state: undefined,
@@ -375,7 +424,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       const takes = await Promise.all([store.takeInteraction('p', 'i1'), store.takeInteraction('p', 'i1')]);
       assert.deepEqual(takes.sort(), [false, true]);
 
-      await store.createSession('p', { idHash: 's1', userId: 'u', authTime: now, expiresAt: now + 10 });
+      await store.createSession('p', {
+        idHash: 's1',
+        sid: 'sid-1',
+        userId: 'u',
+        authTime: now,
+        expiresAt: now + 10,
+      });
       assert.equal((await store.getSession('p', 's1'))?.userId, 'u');
       await store.putConsent('p', 'u', 'c', ['openid', 'email']);
       assert.deepEqual(await store.getConsent('p', 'u', 'c'), ['openid', 'email']);
@@ -385,6 +440,237 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.ok((await store.deleteExpired(now + 100_000)) >= 3);
       assert.equal(await store.getSession('p', 's1'), undefined);
       await store.deleteSession('p', 's1');
+      await store.close();
+    });
+  });
+
+  describe(`store contract: ${name}: logout (sessions and their grants)`, () => {
+    test('a session keeps its sid; ending it revokes its grants, consumes their codes and names their clients', async () => {
+      const store = await open();
+      await store.createSession('p', {
+        idHash: 'lh',
+        sid: 'sid-l',
+        userId: 'u',
+        authTime: now,
+        expiresAt: now + 60,
+      });
+      assert.equal((await store.getSession('p', 'lh'))?.sid, 'sid-l');
+      const [g1, g2, g3, other] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+      const t1 = tokens(g1);
+      const t2 = { ...tokens(g2, false) };
+      t2.accessToken.clientId = 'c2';
+      const tOther = tokens(other);
+      await store.insertTokens('p', t1);
+      await store.insertTokens('p', t2);
+      await store.insertTokens('p', tOther);
+      // g3 has a code not redeemed yet.
+      await store.insertCode('p', {
+        codeHash: 'logout-code',
+        grantId: g3,
+        clientId: 'c',
+        userId: 'u',
+        redirectUri: 'https://rp/cb',
+        scope: ['openid'],
+        nonce: undefined,
+        codeChallenge: undefined,
+        resource: [],
+        authTime: now,
+        details: { sid: 'sid-l' },
+        expiresAt: now + 60,
+        consumedAt: undefined,
+      });
+      await store.addSessionGrant('p', { sid: 'sid-l', grantId: g1, clientId: 'c', expiresAt: now + 60 });
+      await store.addSessionGrant('p', { sid: 'sid-l', grantId: g1, clientId: 'c', expiresAt: now + 60 });
+      await store.addSessionGrant('p', { sid: 'sid-l', grantId: g2, clientId: 'c2', expiresAt: now + 60 });
+      await store.addSessionGrant('p', { sid: 'sid-l', grantId: g3, clientId: 'c', expiresAt: now + 60 });
+      // Same sid in another provider: untouched.
+      await store.addSessionGrant('q', { sid: 'sid-l', grantId: other, clientId: 'c', expiresAt: now + 60 });
+
+      assert.equal(await store.endSession('q', 'lh', now + 5), undefined, 'sessions belong to one provider');
+      const ended = await store.endSession('p', 'lh', now + 5);
+      assert.equal(ended?.sid, 'sid-l');
+      assert.equal(ended?.userId, 'u');
+      assert.deepEqual([...(ended?.clientIds ?? [])].sort(), ['c', 'c2']);
+      assert.equal(await store.getSession('p', 'lh'), undefined);
+      assert.equal((await store.findAccessToken('p', t1.accessToken.tokenHash))?.revokedAt, now + 5);
+      assert.equal((await store.findRefreshToken('p', t1.refreshToken?.tokenHash ?? ''))?.revokedAt, now + 5);
+      assert.equal((await store.findAccessToken('p', t2.accessToken.tokenHash))?.revokedAt, now + 5);
+      assert.equal((await store.findAccessToken('p', tOther.accessToken.tokenHash))?.revokedAt, undefined);
+      assert.equal((await store.findCode('p', 'logout-code'))?.consumedAt, now + 5);
+      // A late redemption of that code is a replay and issues nothing.
+      assert.equal(await store.redeemCode('p', 'logout-code', now + 6, tokens(g3)), 'replayed');
+      // Ending it again: nothing left, and concurrent ends report one winner.
+      assert.equal(await store.endSession('p', 'lh', now + 7), undefined);
+      await store.createSession('p', {
+        idHash: 'lh2',
+        sid: 'sid-2',
+        userId: 'u',
+        authTime: now,
+        expiresAt: now + 60,
+      });
+      const both = await Promise.all([store.endSession('p', 'lh2', now), store.endSession('p', 'lh2', now)]);
+      assert.equal(both.filter((e) => e !== undefined).length, 1);
+      await store.close();
+    });
+
+    test('session grants last as long as their session, a re-login under the same sid included', async () => {
+      const store = await open();
+      const session = (idHash: string, sid: string, expiresAt: number) =>
+        store.createSession('p', { idHash, sid, userId: 'u', authTime: now, expiresAt });
+      const [gx, gy] = [randomUUID(), randomUUID()];
+      const [tx, ty] = [tokens(gx), tokens(gy)];
+      await store.insertTokens('p', tx);
+      await store.insertTokens('p', ty);
+      await session('lx', 'sid-x', now + 10);
+      await store.addSessionGrant('p', { sid: 'sid-x', grantId: gx, clientId: 'c', expiresAt: now + 10 });
+      await session('ly', 'sid-y', now + 10);
+      await store.addSessionGrant('p', { sid: 'sid-y', grantId: gy, clientId: 'c', expiresAt: now + 10 });
+      // sid-x goes on in a new session (the same user logged in again); sid-y just expires.
+      await session('lx2', 'sid-x', now + 99);
+      assert.ok((await store.deleteExpired(now + 20)) >= 3);
+      assert.deepEqual((await store.endSession('p', 'lx2', now + 21))?.clientIds, ['c']);
+      assert.equal((await store.findAccessToken('p', tx.accessToken.tokenHash))?.revokedAt, now + 21);
+      // A later session with sid-y would not reach the expired one's grants.
+      await session('ly2', 'sid-y', now + 99);
+      assert.deepEqual((await store.endSession('p', 'ly2', now + 22))?.clientIds, []);
+      assert.equal((await store.findAccessToken('p', ty.accessToken.tokenHash))?.revokedAt, undefined);
+      await store.close();
+    });
+  });
+  describe(`store contract: ${name}: claims request`, () => {
+    test('access tokens keep their grant details (the claims request UserInfo answers)', async () => {
+      const store = await open();
+      const grantId = randomUUID();
+      const details = {
+        acr: 'urn:x:acr',
+        claims: {
+          userinfo: { name: { essential: true }, email: null },
+          id_token: { acr: { values: ['a'] } },
+        },
+      };
+      const t = tokens(grantId);
+      await store.insertTokens('p', { ...t, accessToken: { ...t.accessToken, details } });
+      assert.deepEqual((await store.findAccessToken('p', t.accessToken.tokenHash))?.details, details);
+      const bare = tokens(randomUUID(), false);
+      await store.insertTokens('p', bare);
+      assert.deepEqual((await store.findAccessToken('p', bare.accessToken.tokenHash))?.details, {});
+      await store.close();
+    });
+  });
+  describe(`store contract: ${name}: registered clients (RFC 7591/7592)`, () => {
+    const meta = (clientId: string) => ({
+      client_id: clientId,
+      redirect_uris: ['https://rp.example/cb'],
+      grant_types: ['authorization_code' as const],
+      response_types: ['code' as const],
+      scope: 'openid',
+      application_type: 'web' as const,
+      allowed_resources: [],
+      post_logout_redirect_uris: [],
+      introspect_any_token: false,
+    });
+    const registered = (clientId: string) => ({
+      clientId,
+      secretHash: 'hmac',
+      secretEncrypted: undefined,
+      metadata: meta(clientId),
+      source: 'registration' as const,
+      registration: { accessTokenHash: 'rat-hash', issuedAt: now },
+    });
+
+    test('insert, read, update and delete a registered client; each change moves the version', async () => {
+      const store = await open();
+      const v0 = await store.registeredClientsVersion('p');
+      await store.insertRegisteredClient('p', registered('r1'));
+      const v1 = await store.registeredClientsVersion('p');
+      assert.notEqual(v1, v0);
+      const got = await store.getRegisteredClient('p', 'r1');
+      assert.equal(got?.registration.accessTokenHash, 'rat-hash');
+      assert.equal(got?.registration.issuedAt, now);
+      assert.equal(got?.secretHash, 'hmac');
+      assert.equal((await store.findClient('p', 'r1'))?.source, 'registration');
+      assert.equal(await store.getRegisteredClient('q', 'r1'), undefined, 'providers are apart');
+      await assert.rejects(store.insertRegisteredClient('p', registered('r1')), 'a taken client_id fails');
+
+      const changed = { ...registered('r1'), metadata: { ...meta('r1'), client_name: 'New' } };
+      assert.equal(await store.updateRegisteredClient('p', changed), true);
+      assert.equal((await store.getRegisteredClient('p', 'r1'))?.metadata.client_name, 'New');
+      assert.equal(
+        (await store.getRegisteredClient('p', 'r1'))?.registration.accessTokenHash,
+        'rat-hash',
+        'an update keeps the registration',
+      );
+      const v2 = await store.registeredClientsVersion('p');
+      assert.notEqual(v2, v1);
+      assert.equal(await store.updateRegisteredClient('p', registered('nope')), false);
+
+      assert.equal(await store.deleteRegisteredClient('p', 'r1', now), true);
+      assert.equal(await store.getRegisteredClient('p', 'r1'), undefined);
+      assert.equal(await store.findClient('p', 'r1'), undefined);
+      assert.notEqual(await store.registeredClientsVersion('p'), v2);
+      assert.equal(await store.deleteRegisteredClient('p', 'r1', now), false);
+      await store.close();
+    });
+
+    test('configured clients are never read, changed or deleted as registered ones; a restart keeps registered ones', async () => {
+      const store = await open();
+      const configured = { ...registered('cfg'), source: 'config' as const };
+      await store.replaceConfigClients('p', [configured]);
+      await store.insertRegisteredClient('p', registered('r2'));
+      assert.equal(await store.getRegisteredClient('p', 'cfg'), undefined);
+      assert.equal((await store.findClient('p', 'cfg'))?.source, 'config');
+      assert.equal(await store.updateRegisteredClient('p', { ...configured, source: 'registration' }), false);
+      assert.equal(await store.deleteRegisteredClient('p', 'cfg', now), false);
+      assert.ok(await store.findClient('p', 'cfg'));
+      // A start with another configuration replaces configured clients only.
+      await store.replaceConfigClients('p', []);
+      assert.deepEqual(
+        (await store.listClients('p')).map((c) => c.clientId),
+        ['r2'],
+      );
+      await store.close();
+    });
+
+    test('deleting a registered client revokes its tokens, consumes its codes and forgets consents, in one step', async () => {
+      const store = await open();
+      await store.insertRegisteredClient('p', registered('c'));
+      const grantId = randomUUID();
+      const issued = tokens(grantId);
+      await store.insertTokens('p', issued);
+      const other = tokens(randomUUID());
+      await store.insertTokens('p', {
+        accessToken: { ...other.accessToken, clientId: 'someone-else' },
+        refreshToken: undefined,
+      });
+      await store.insertCode('p', {
+        codeHash: 'reg-code',
+        grantId: randomUUID(),
+        clientId: 'c',
+        userId: 'u',
+        redirectUri: 'https://rp.example/cb',
+        scope: ['openid'],
+        nonce: undefined,
+        codeChallenge: undefined,
+        resource: [],
+        authTime: now,
+        details: {},
+        expiresAt: now + 60,
+        consumedAt: undefined,
+      });
+      await store.putConsent('p', 'u', 'c', ['openid']);
+      assert.equal(await store.deleteRegisteredClient('p', 'c', now + 5), true);
+      assert.equal((await store.findAccessToken('p', issued.accessToken.tokenHash))?.revokedAt, now + 5);
+      assert.equal(
+        (await store.findRefreshToken('p', issued.refreshToken?.tokenHash as string))?.revokedAt,
+        now + 5,
+      );
+      assert.equal((await store.findCode('p', 'reg-code'))?.consumedAt, now + 5);
+      assert.equal(await store.getConsent('p', 'u', 'c'), undefined);
+      assert.equal(
+        (await store.findAccessToken('p', other.accessToken.tokenHash))?.revokedAt,
+        undefined,
+        "another client's tokens stay",
+      );
       await store.close();
     });
   });

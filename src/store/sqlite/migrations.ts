@@ -81,4 +81,34 @@ export const migrations: readonly string[] = [
   ALTER TABLE authorization_codes ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE refresh_tokens ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
   `,
+  // Signing key rotation: a superseded key stops signing and leaves the JWK Set at retire_at (NULL: it signs).
+  `
+  ALTER TABLE signing_keys ADD COLUMN retire_at INTEGER;
+  `,
+  // Dynamic client registration (RFC 7591/7592): the registration access token's hash and client_id_issued_at of
+  // registered clients, and a per-provider counter other processes poll to see registrations change.
+  `
+  ALTER TABLE clients ADD COLUMN registration_token_hash TEXT;
+  ALTER TABLE clients ADD COLUMN issued_at INTEGER;
+  CREATE TABLE client_versions (
+    provider TEXT NOT NULL PRIMARY KEY, version INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  // Logout (RP-Initiated and Back-Channel Logout 1.0): each session's public sid, the grants made in a session (so
+  // logging out ends them and notifies their clients), and codes by grant (a logout consumes the unredeemed ones).
+  `
+  ALTER TABLE sessions ADD COLUMN sid TEXT;
+  UPDATE sessions SET sid = lower(hex(randomblob(16))) WHERE sid IS NULL;
+  CREATE TABLE session_grants (
+    provider TEXT NOT NULL, sid TEXT NOT NULL, grant_id TEXT NOT NULL, client_id TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, sid, grant_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX authorization_codes_grant ON authorization_codes (provider, grant_id);
+  `,
+  // Claims request (OIDC Core §5.5): access tokens carry their grant's details, so UserInfo can answer its
+  // `userinfo` member.
+  `
+  ALTER TABLE access_tokens ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
+  `,
 ];

@@ -8,13 +8,16 @@ import type {
   AuthorizationRequest,
   ClientMetadata,
   ClientRecord,
+  EndedSession,
   EpochSeconds,
   GrantDetails,
   InteractionRecord,
   IssuedTokens,
   RedeemResult,
   RefreshTokenRecord,
+  RegisteredClientRecord,
   RotateResult,
+  SessionGrantRecord,
   SessionRecord,
   SigningKeyRecord,
   Store,
@@ -59,6 +62,7 @@ function toAccessToken(r: Row): AccessTokenRecord {
     scope: splitScope(r.scope),
     audience: splitScope(r.audience),
     refreshHash: optStr(r.refresh_hash),
+    details: JSON.parse(str(r.details)) as GrantDetails,
     issuedAt: num(r.issued_at),
     expiresAt: num(r.expires_at),
     revokedAt: optNum(r.revoked_at),
@@ -93,6 +97,16 @@ function toUser(r: Row): UserRecord {
   };
 }
 
+function toClientRecord(r: Row): ClientRecord {
+  return {
+    clientId: str(r.client_id),
+    secretHash: optStr(r.secret_hash),
+    secretEncrypted: optStr(r.secret_encrypted),
+    metadata: JSON.parse(str(r.metadata)) as ClientMetadata,
+    source: r.source as ClientRecord['source'],
+  };
+}
+
 /** Seconds a code row outlives its expiry, for replay detection. */
 const codeReplayMemory = 86400;
 
@@ -104,6 +118,8 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s;
+  /** Statements and transactions of dynamically registered clients (RFC 7591/7592). */
+  private readonly reg;
   private readonly insertTokensTx: (provider: string, tokens: IssuedTokens) => void;
   private readonly redeemTx: (
     provider: string,
@@ -125,6 +141,8 @@ export class SqliteStore implements Store {
     t: IssuedTokens,
   ) => boolean;
   private readonly revokeGrantTx: (provider: string, grantId: string, now: number) => void;
+  private readonly endSessionTx: (provider: string, idHash: string, now: number) => EndedSession | undefined;
+  private readonly rotateKeyTx: (provider: string, key: SigningKeyRecord, retireAt: number) => void;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -135,6 +153,7 @@ export class SqliteStore implements Store {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
     this.migrate();
+    this.reg = this.prepareRegistration();
 
     const db = this.db;
     this.s = {
@@ -143,7 +162,15 @@ export class SqliteStore implements Store {
       listKeys: db.prepare('SELECT * FROM signing_keys WHERE provider = ? ORDER BY created_at, kid'),
       insertKey: db.prepare(
         `INSERT INTO signing_keys (provider, kid, alg, private_jwk, public_jwk, created_at)
-         SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM signing_keys WHERE provider = ? AND alg = ?)`,
+         SELECT ?, ?, ?, ?, ?, ? WHERE NOT EXISTS
+           (SELECT 1 FROM signing_keys WHERE provider = ? AND alg = ? AND retire_at IS NULL)`,
+      ),
+      retireKeys: db.prepare(
+        'UPDATE signing_keys SET retire_at = ? WHERE provider = ? AND alg = ? AND retire_at IS NULL',
+      ),
+      addKey: db.prepare(
+        `INSERT INTO signing_keys (provider, kid, alg, private_jwk, public_jwk, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       listClients: db.prepare('SELECT * FROM clients WHERE provider = ? ORDER BY client_id'),
       upsertClient: db.prepare(
@@ -164,10 +191,22 @@ export class SqliteStore implements Store {
         'UPDATE users SET id = ?, password_hash = ?, claims = ? WHERE provider = ? AND username = ?',
       ),
       insertSession: db.prepare(
-        'INSERT INTO sessions (provider, id_hash, user_id, auth_time, expires_at) VALUES (?, ?, ?, ?, ?)',
+        'INSERT INTO sessions (provider, id_hash, sid, user_id, auth_time, expires_at) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       getSession: db.prepare('SELECT * FROM sessions WHERE provider = ? AND id_hash = ?'),
       deleteSession: db.prepare('DELETE FROM sessions WHERE provider = ? AND id_hash = ?'),
+      insertSessionGrant: db.prepare(
+        `INSERT INTO session_grants (provider, sid, grant_id, client_id, expires_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (provider, sid, grant_id) DO NOTHING`,
+      ),
+      sessionGrants: db.prepare('SELECT grant_id, client_id FROM session_grants WHERE provider = ? AND sid = ?'),
+      extendSessionGrants: db.prepare(
+        'UPDATE session_grants SET expires_at = max(expires_at, ?) WHERE provider = ? AND sid = ?',
+      ),
+      deleteSessionGrants: db.prepare('DELETE FROM session_grants WHERE provider = ? AND sid = ?'),
+      consumeCodesByGrant: db.prepare(
+        'UPDATE authorization_codes SET consumed_at = ? WHERE provider = ? AND grant_id = ? AND consumed_at IS NULL',
+      ),
       insertInteraction: db.prepare(
         `INSERT INTO interactions (provider, id, binding_hash, request, session_id_hash, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -196,9 +235,9 @@ export class SqliteStore implements Store {
       ),
       insertAccess: db.prepare(
         `INSERT INTO access_tokens (provider, token_hash, grant_id, client_id, user_id, scope, audience,
-           refresh_hash, issued_at, expires_at)
+           refresh_hash, details, issued_at, expires_at)
          VALUES (@provider, @tokenHash, @grantId, @clientId, @userId, @scope, @audience,
-           @refreshHash, @issuedAt, @expiresAt)`,
+           @refreshHash, @details, @issuedAt, @expiresAt)`,
       ),
       insertRefresh: db.prepare(
         `INSERT INTO refresh_tokens (provider, token_hash, grant_id, client_id, user_id, scope, audience,
@@ -260,6 +299,7 @@ export class SqliteStore implements Store {
         scope: a.scope.join(' '),
         audience: a.audience.join(' '),
         refreshHash: a.refreshHash ?? null,
+        details: JSON.stringify(a.details),
         issuedAt: a.issuedAt,
         expiresAt: a.expiresAt,
       });
@@ -286,7 +326,27 @@ export class SqliteStore implements Store {
       s.revokeAccessByGrant.run(now, provider, grantId);
       s.revokeRefreshByGrant.run(now, provider, grantId);
     });
+    const endSession = db.transaction((provider: string, idHash: string, now: number) => {
+      const row = s.getSession.get(provider, idHash) as Row | undefined;
+      if (!row || s.deleteSession.run(provider, idHash).changes !== 1) return undefined;
+      const sid = str(row.sid);
+      const clientIds = new Set<string>();
+      for (const g of s.sessionGrants.all(provider, sid) as Row[]) {
+        // A code not yet redeemed is consumed: redeeming it later counts as a replay and gets nothing.
+        s.consumeCodesByGrant.run(now, provider, g.grant_id);
+        this.revokeGrantTx(provider, str(g.grant_id), now);
+        clientIds.add(str(g.client_id));
+      }
+      s.deleteSessionGrants.run(provider, sid);
+      return { sid, userId: str(row.user_id), clientIds: [...clientIds] };
+    });
+    this.endSessionTx = (...args) => endSession.immediate(...args);
     // IMMEDIATE takes the write lock first, so two processes cannot both pass the conditional update.
+    const rotateKey = db.transaction((provider: string, k: SigningKeyRecord, retireAt: number) => {
+      this.s.retireKeys.run(retireAt, provider, k.alg);
+      this.s.addKey.run(provider, k.kid, k.alg, k.privateJwk, k.publicJwk, k.createdAt);
+    });
+    this.rotateKeyTx = (...args) => rotateKey.immediate(...args);
     const redeem = db.transaction((provider: string, codeHash: string, now: number, t: IssuedTokens) => {
       if (s.consumeCode.run(now, provider, codeHash).changes === 1) {
         this.insertTokensTx(provider, t);
@@ -353,7 +413,14 @@ export class SqliteStore implements Store {
   }
 
   async deleteExpired(now: EpochSeconds): Promise<number> {
-    const tables = ['sessions', 'interactions', 'access_tokens', 'refresh_tokens', 'used_jtis'];
+    const tables = [
+      'sessions',
+      'session_grants',
+      'interactions',
+      'access_tokens',
+      'refresh_tokens',
+      'used_jtis',
+    ];
     let removed = 0;
     for (const table of tables) {
       removed += this.db.prepare(`DELETE FROM ${table} WHERE expires_at < ?`).run(now).changes;
@@ -374,11 +441,16 @@ export class SqliteStore implements Store {
       privateJwk: str(r.private_jwk),
       publicJwk: str(r.public_jwk),
       createdAt: num(r.created_at),
+      retireAt: optNum(r.retire_at),
     }));
   }
 
   async ensureSigningKey(provider: string, k: SigningKeyRecord): Promise<void> {
     this.s.insertKey.run(provider, k.kid, k.alg, k.privateJwk, k.publicJwk, k.createdAt, provider, k.alg);
+  }
+
+  async rotateSigningKey(provider: string, k: SigningKeyRecord, retireAt: EpochSeconds): Promise<void> {
+    this.rotateKeyTx(provider, k, retireAt);
   }
 
   async getOrCreateSecret(provider: string, name: string, candidate: string): Promise<string> {
@@ -411,13 +483,109 @@ export class SqliteStore implements Store {
   }
 
   async listClients(provider: string): Promise<ClientRecord[]> {
-    return (this.s.listClients.all(provider) as Row[]).map((r) => ({
-      clientId: str(r.client_id),
-      secretHash: optStr(r.secret_hash),
-      secretEncrypted: optStr(r.secret_encrypted),
-      metadata: JSON.parse(str(r.metadata)) as ClientMetadata,
-      source: r.source as ClientRecord['source'],
-    }));
+    return (this.s.listClients.all(provider) as Row[]).map(toClientRecord);
+  }
+
+  private prepareRegistration() {
+    const db = this.db;
+    const bump = db.prepare(
+      `INSERT INTO client_versions (provider, version) VALUES (?, 1)
+       ON CONFLICT (provider) DO UPDATE SET version = version + 1`,
+    );
+    const insert = db.prepare(
+      `INSERT INTO clients (provider, client_id, secret_hash, secret_encrypted, metadata, source,
+         registration_token_hash, issued_at)
+       VALUES (?, ?, ?, ?, ?, 'registration', ?, ?)`,
+    );
+    const update = db.prepare(
+      `UPDATE clients SET secret_hash = ?, secret_encrypted = ?, metadata = ?
+       WHERE provider = ? AND client_id = ? AND source = 'registration'`,
+    );
+    const remove = db.prepare(
+      "DELETE FROM clients WHERE provider = ? AND client_id = ? AND source = 'registration'",
+    );
+    const revokeAccess = db.prepare(
+      'UPDATE access_tokens SET revoked_at = ? WHERE provider = ? AND client_id = ? AND revoked_at IS NULL',
+    );
+    const revokeRefresh = db.prepare(
+      'UPDATE refresh_tokens SET revoked_at = ? WHERE provider = ? AND client_id = ? AND revoked_at IS NULL',
+    );
+    const consumeCodes = db.prepare(
+      'UPDATE authorization_codes SET consumed_at = ? WHERE provider = ? AND client_id = ? AND consumed_at IS NULL',
+    );
+    const dropConsents = db.prepare('DELETE FROM consents WHERE provider = ? AND client_id = ?');
+    const insertTx = db.transaction((provider: string, c: RegisteredClientRecord) => {
+      insert.run(
+        provider,
+        c.clientId,
+        c.secretHash ?? null,
+        c.secretEncrypted ?? null,
+        JSON.stringify(c.metadata),
+        c.registration.accessTokenHash,
+        c.registration.issuedAt,
+      );
+      bump.run(provider);
+    });
+    const updateTx = db.transaction((provider: string, c: ClientRecord) => {
+      const changed =
+        update.run(
+          c.secretHash ?? null,
+          c.secretEncrypted ?? null,
+          JSON.stringify(c.metadata),
+          provider,
+          c.clientId,
+        ).changes === 1;
+      if (changed) bump.run(provider);
+      return changed;
+    });
+    const deleteTx = db.transaction((provider: string, clientId: string, now: number) => {
+      if (remove.run(provider, clientId).changes !== 1) return false;
+      // What the client held ends with it (RFC 7592 §2.3: its grants are invalidated).
+      revokeAccess.run(now, provider, clientId);
+      revokeRefresh.run(now, provider, clientId);
+      consumeCodes.run(now, provider, clientId);
+      dropConsents.run(provider, clientId);
+      bump.run(provider);
+      return true;
+    });
+    return {
+      find: db.prepare('SELECT * FROM clients WHERE provider = ? AND client_id = ?'),
+      version: db.prepare('SELECT version FROM client_versions WHERE provider = ?').pluck(),
+      insert: (provider: string, c: RegisteredClientRecord) => insertTx.immediate(provider, c),
+      update: (provider: string, c: ClientRecord) => updateTx.immediate(provider, c),
+      delete: (provider: string, clientId: string, now: number) =>
+        deleteTx.immediate(provider, clientId, now),
+    };
+  }
+
+  async findClient(provider: string, clientId: string): Promise<ClientRecord | undefined> {
+    const row = this.reg.find.get(provider, clientId) as Row | undefined;
+    return row && toClientRecord(row);
+  }
+
+  async getRegisteredClient(provider: string, clientId: string): Promise<RegisteredClientRecord | undefined> {
+    const row = this.reg.find.get(provider, clientId) as Row | undefined;
+    if (row?.source !== 'registration' || row.registration_token_hash === null) return undefined;
+    return {
+      ...toClientRecord(row),
+      registration: { accessTokenHash: str(row.registration_token_hash), issuedAt: num(row.issued_at) },
+    };
+  }
+
+  async insertRegisteredClient(provider: string, client: RegisteredClientRecord): Promise<void> {
+    this.reg.insert(provider, client);
+  }
+
+  async updateRegisteredClient(provider: string, client: ClientRecord): Promise<boolean> {
+    return this.reg.update(provider, client);
+  }
+
+  async deleteRegisteredClient(provider: string, clientId: string, now: EpochSeconds): Promise<boolean> {
+    return this.reg.delete(provider, clientId, now);
+  }
+
+  async registeredClientsVersion(provider: string): Promise<number> {
+    return (this.reg.version.get(provider) as number | undefined) ?? 0;
   }
 
   // UserStore
@@ -486,7 +654,12 @@ export class SqliteStore implements Store {
   // SessionStore
 
   async createSession(provider: string, s: SessionRecord): Promise<void> {
-    this.s.insertSession.run(provider, s.idHash, s.userId, s.authTime, s.expiresAt);
+    this.db
+      .transaction(() => {
+        this.s.insertSession.run(provider, s.idHash, s.sid, s.userId, s.authTime, s.expiresAt);
+        this.s.extendSessionGrants.run(s.expiresAt, provider, s.sid);
+      })
+      .immediate();
   }
 
   async getSession(provider: string, idHash: string): Promise<SessionRecord | undefined> {
@@ -494,6 +667,7 @@ export class SqliteStore implements Store {
     return (
       r && {
         idHash: str(r.id_hash),
+        sid: str(r.sid),
         userId: str(r.user_id),
         authTime: num(r.auth_time),
         expiresAt: num(r.expires_at),
@@ -503,6 +677,14 @@ export class SqliteStore implements Store {
 
   async deleteSession(provider: string, idHash: string): Promise<void> {
     this.s.deleteSession.run(provider, idHash);
+  }
+
+  async addSessionGrant(provider: string, g: SessionGrantRecord): Promise<void> {
+    this.s.insertSessionGrant.run(provider, g.sid, g.grantId, g.clientId, g.expiresAt);
+  }
+
+  async endSession(provider: string, idHash: string, now: EpochSeconds): Promise<EndedSession | undefined> {
+    return this.endSessionTx(provider, idHash, now);
   }
 
   // InteractionStore
