@@ -12,6 +12,7 @@ import { checkFormPost } from '../session/form-guard.js';
 import { type ActiveSession, currentSession, startSession } from '../session/session.js';
 import type { InteractionRecord } from '../store/types.js';
 import { claimsBeyondScope } from '../tokens/claims.js';
+import { brandedPageCsp, type ClientBranding, clientBranding } from '../views/client-branding.js';
 import { consentPage, loginPage } from '../views/pages.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 
@@ -55,12 +56,18 @@ function loggedInHere(p: Pending): boolean {
   return p.session !== undefined && p.session.record.authTime >= p.interaction.createdAt;
 }
 
-async function clientName(provider: Provider, clientId: string): Promise<string> {
-  return (await provider.findClient(clientId))?.name ?? clientId;
+async function branding(provider: Provider, clientId: string): Promise<ClientBranding> {
+  const client = await provider.findClient(clientId);
+  return clientBranding(client?.name ?? clientId, client?.metadata);
 }
 
-function sendPage(reply: FastifyReply, status: number, html: string): FastifyReply {
-  return reply.code(status).type('text/html; charset=utf-8').send(html);
+/** A login or consent page; its CSP lets the client's logo load and nothing else. */
+function sendPage(reply: FastifyReply, status: number, html: string, brand: ClientBranding): FastifyReply {
+  return reply
+    .code(status)
+    .header('Content-Security-Policy', brandedPageCsp(brand))
+    .type('text/html; charset=utf-8')
+    .send(html);
 }
 
 /** Shows what the interaction needs now, or finishes it when nothing is left. */
@@ -70,29 +77,21 @@ async function show(provider: Provider, request: FastifyRequest, reply: FastifyR
   const step = p.session
     ? await nextStep(provider, { request: authz, session: p.session, loggedInNow: loggedInHere(p) })
     : 'login';
-  if (step === 'login' || !p.session)
-    return sendPage(
-      reply,
-      200,
-      // OIDC Core §3.1.2.1: login_hint fills in the username (the page escapes it).
-      loginPage({
-        clientName: await clientName(provider, authz.clientId),
-        csrf: p.csrf,
-        username: authz.loginHint,
-      }),
-    );
+  if (step === 'login' || !p.session) {
+    const client = await branding(provider, authz.clientId);
+    // OIDC Core §3.1.2.1: login_hint fills in the username (the page escapes it).
+    return sendPage(reply, 200, loginPage({ client, csrf: p.csrf, username: authz.loginHint }), client);
+  }
   if (step === 'consent') {
-    return sendPage(
-      reply,
-      200,
-      consentPage({
-        clientName: await clientName(provider, authz.clientId),
-        csrf: p.csrf,
-        username: p.session.user.username,
-        scopes: authz.scope,
-        claims: claimsBeyondScope(authz.scope, authz.claims),
-      }),
-    );
+    const client = await branding(provider, authz.clientId);
+    const page = consentPage({
+      client,
+      csrf: p.csrf,
+      username: p.session.user.username,
+      scopes: authz.scope,
+      claims: claimsBeyondScope(authz.scope, authz.claims),
+    });
+    return sendPage(reply, 200, page, client);
   }
   return complete(provider, reply, p, p.session);
 }
@@ -123,13 +122,9 @@ async function login(
   const ok = await verifyPassword(user?.passwordHash, password);
   if (!user || !ok) {
     request.oauthError = new OAuthError('access_denied', 'login failed', { detail: 'invalid credentials' });
-    const page = loginPage({
-      clientName: await clientName(provider, p.interaction.request.clientId),
-      csrf: p.csrf,
-      username,
-      error: 'Invalid username or password.',
-    });
-    return sendPage(reply, 401, page);
+    const client = await branding(provider, p.interaction.request.clientId);
+    const page = loginPage({ client, csrf: p.csrf, username, error: 'Invalid username or password.' });
+    return sendPage(reply, 401, page, client);
   }
   const record = await startSession(provider, request, reply, user);
   await provider.store.setInteractionSession(provider.name, p.interaction.id, record.idHash);

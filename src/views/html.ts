@@ -10,6 +10,7 @@ const css = `
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f4f5f7;color:#1c1e21}
 main{max-width:26rem;margin:8vh auto;padding:2rem 1.5rem;background:#fff;border-radius:.75rem;box-shadow:0 1px 4px rgba(0,0,0,.12)}
 h1{font-size:1.35rem;margin:0 0 1rem}
+.logo{display:block;margin:0 auto 1rem;max-width:64px;max-height:64px}
 p{margin:.5rem 0 1rem}
 label{display:block;margin:0 0 1rem;font-weight:600}
 input{display:block;width:100%;margin-top:.35rem;padding:.7rem;font:inherit;border:1px solid #b8bcc4;border-radius:.4rem}

@@ -1,8 +1,9 @@
 // The login, consent and error pages (interface.md "Login and consent pages"): plain forms that work without JavaScript.
+import { brandingHtml, type ClientBranding } from './client-branding.js';
 import { escapeHtml, layout } from './html.js';
 
 export interface LoginPage {
-  clientName: string;
+  client: ClientBranding;
   csrf: string;
   username?: string;
   error?: string;
@@ -10,10 +11,12 @@ export interface LoginPage {
 
 export function loginPage(p: LoginPage): string {
   const error = p.error ? `<p class="error" role="alert">${escapeHtml(p.error)}</p>` : '';
+  const brand = brandingHtml(p.client);
   return layout(
     'Sign in',
-    `<h1>Sign in</h1>
-<p class="muted">to continue to <strong>${escapeHtml(p.clientName)}</strong></p>
+    `${brand.logo}<h1>Sign in</h1>
+<p class="muted">to continue to ${brand.name}</p>
+${brand.links}
 ${error}
 <form method="post">
 <input type="hidden" name="csrf" value="${escapeHtml(p.csrf)}">
@@ -38,7 +41,7 @@ const scopeText: Record<string, string> = {
 };
 
 export interface ConsentPage {
-  clientName: string;
+  client: ClientBranding;
   csrf: string;
   username: string;
   scopes: string[];
@@ -54,14 +57,16 @@ export function consentPage(p: ConsentPage): string {
     p.claims && p.claims.length > 0
       ? `\n<li>Also these details: ${p.claims.map((c) => escapeHtml(c)).join(', ')}</li>`
       : '';
+  const brand = brandingHtml(p.client);
   return layout(
     'Allow access',
-    `<h1>Allow access?</h1>
-<p><strong>${escapeHtml(p.clientName)}</strong> asks to:</p>
+    `${brand.logo}<h1>Allow access?</h1>
+<p>${brand.name} asks to:</p>
 <ul>
 ${items}${claims}
 </ul>
 <p class="muted">Signed in as ${escapeHtml(p.username)}</p>
+${brand.links}
 <form method="post">
 <input type="hidden" name="csrf" value="${escapeHtml(p.csrf)}">
 <button type="submit" name="decision" value="allow">Allow</button>
