@@ -16,12 +16,15 @@ export interface MetadataProblem {
   code: MetadataErrorCode;
 }
 
+/** Where a client comes from: the operator's configuration file, or dynamic registration (stricter). */
+export type ClientSource = 'config' | 'registration';
+
 export interface MetadataContext {
   /**
    * `registration`: metadata sent by anyone (RFC 7591 §5), checked with the stricter rules of security checklist
    * A4 and G1 besides the common ones. `config`: the operator's own file.
    */
-  source: 'config' | 'registration';
+  source: ClientSource;
   /** The provider trusts at least one JWT bearer issuer (jwtBearer.issuers). */
   jwtBearerTrusted: boolean;
   /** server.allowPrivateNetworkFetch: URLs the provider fetches may be http and on private networks. */
@@ -154,9 +157,11 @@ function checkClientAuth(c: ClientConfig, add: Add): void {
 
 /**
  * OIDC Registration §2: response_types and grant_types correspond (code ↔ authorization_code, id_token and token ↔
- * implicit), and web clients using implicit register only https redirect URIs, never localhost.
+ * implicit), and web clients using implicit register only https redirect URIs, never localhost. An operator's own
+ * configured client may still use a loopback http redirect URI (the app on a developer's machine: express-openid-
+ * connect's defaults are implicit with form_post); a registered one may not.
  */
-function checkResponseTypes(c: ClientConfig, add: Add): void {
+function checkResponseTypes(c: ClientConfig, add: Add, source: ClientSource): void {
   const front = c.grant_types.includes('authorization_code') || c.grant_types.includes('implicit');
   // A client of the token endpoint alone (client_credentials) never uses its response_types (interface.md).
   if (!front) return;
@@ -181,7 +186,9 @@ function checkResponseTypes(c: ClientConfig, add: Add): void {
       } catch {
         return; // Reported by the redirect URI check.
       }
-      if (url.protocol !== 'https:' || isLoopbackHost(url.hostname) || url.hostname === 'localhost')
+      const loopback = isLoopbackHost(url.hostname);
+      if (source === 'config' && loopback) return;
+      if (url.protocol !== 'https:' || loopback)
         add(
           ['redirect_uris', ui],
           'a web client using implicit must use https redirect URIs, not localhost (OIDC Registration §2)',
@@ -341,7 +348,7 @@ export function clientMetadataProblems(c: ClientConfig, ctx: MetadataContext): M
       code: path[0] === 'redirect_uris' ? 'invalid_redirect_uri' : 'invalid_client_metadata',
     });
   checkClientAuth(c, add);
-  checkResponseTypes(c, add);
+  checkResponseTypes(c, add, ctx.source);
   checkGrants(c, ctx, add);
   checkRequestObjects(c, ctx, add);
   checkSubjectAndSigning(c, ctx.allowPrivateNetworkFetch, add);

@@ -60,7 +60,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     frameworkErrors: (err, request, reply) => {
       const oauth = toOAuthError(err);
       request.oauthError = oauth;
-      if (request.url.includes('/interaction/') || request.url.includes('/authorize'))
+      if (/\/(interaction\/|authorize|end_session)/.test(request.url))
         sendPageError(reply, oauth);
       else sendJsonError(reply, oauth);
     },

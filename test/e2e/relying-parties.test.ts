@@ -25,12 +25,8 @@ type ProviderInput = NonNullable<ConfigInput['providers']>[number];
 
 /** The README's development issuer origin; the test's Gatehouse is on another port. */
 const readmeIssuerOrigin = 'http://127.0.0.1:8080';
-/** The production-shaped recipe's issuer: https in the README, the loopback test server here. */
-const readmeHttpsIssuerOrigin = 'https://login.example.com';
 /** The README's app ports, one per recipe, in the order of `freePorts` below. */
 const readmePorts = { openidClient: 3000, expressCode: 3001, passport: 3002, expressDefaults: 3003 } as const;
-/** The express-openid-connect defaults recipe is on https behind a TLS proxy; the browser is routed to its port. */
-const httpsAppOrigin = 'https://app.example.com';
 
 /** Step 1 of the README: config/dev.yaml, whose provider gets the README's clients. */
 const devProvider = (
@@ -44,12 +40,10 @@ const alice = devProvider.users?.find((u) => u.username === 'alice')?.claims as 
 
 /**
  * A browser: one cookie jar per host name, shared by every port of that host as browsers do (cookies ignore ports,
- * RFC 6265 §8.5), so the loopback apps and Gatehouse share one jar and https://app.example.com has its own. `routes`
- * maps a public origin to where it is served, like a TLS-terminating proxy in front of a loopback app.
+ * RFC 6265 §8.5), so the loopback apps and Gatehouse share one jar.
  */
 class Browser {
   private readonly jars = new Map<string, UserAgent>();
-  constructor(private readonly routes: ReadonlyMap<string, string> = new Map()) {}
 
   jar(url: string): UserAgent {
     const host = new URL(url).hostname;
@@ -62,10 +56,7 @@ class Browser {
   }
 
   async request(url: string, init: RequestInit = {}): Promise<Page> {
-    const u = new URL(url);
-    const served = this.routes.get(u.origin);
-    const page = await this.jar(url).request(served ? `${served}${u.pathname}${u.search}` : url, init);
-    return { ...page, url };
+    return this.jar(url).request(url, init);
   }
 
   get(url: string): Promise<Page> {
@@ -182,23 +173,15 @@ const appOrigins = new Map<number, string>();
 const servers: Server[] = [];
 
 /**
- * The README recipe `name` with its issuer (`issuerOrigin`, the README's) and its port swapped for the test's, imported:
- * its app starts listening. An app on loopback names its own origin (`baseURL`, `redirect_uri`); one behind a proxy
- * names its public https origin, which stays.
+ * The README recipe `name` with its issuer and its port (in `baseURL`, `redirect_uri` and `listen`) swapped for the
+ * test's, imported: its app starts listening.
  */
-async function startRecipe(
-  name: string,
-  readmePort: number,
-  issuerOrigin: string,
-  servedAt: 'loopback' | 'proxy',
-): Promise<void> {
+async function startRecipe(name: string, readmePort: number): Promise<void> {
   const port = new URL(appOrigins.get(readmePort) as string).port;
   const code = substitute(block(name), [
-    [issuerOrigin, new URL(t.issuer).origin],
+    [readmeIssuerOrigin, new URL(t.issuer).origin],
     [`app.listen(${readmePort})`, `export const server = app.listen(${port}, '127.0.0.1')`],
-    ...(servedAt === 'loopback'
-      ? [[`http://127.0.0.1:${readmePort}`, `http://127.0.0.1:${port}`] as const]
-      : []),
+    [`http://127.0.0.1:${readmePort}`, `http://127.0.0.1:${port}`],
   ]);
   const module = await importRecipe(folder, name, code);
   const server = module.server as Server;
@@ -214,9 +197,12 @@ before(async () => {
   // Step 2 of the README: its clients, added to dev.yaml's.
   const clientsYaml = substitute(
     block('clients'),
-    [readmePorts.openidClient, readmePorts.expressCode, readmePorts.passport].map(
-      (p) => [`http://127.0.0.1:${p}`, appOrigins.get(p) as string] as const,
-    ),
+    [
+      readmePorts.openidClient,
+      readmePorts.expressCode,
+      readmePorts.passport,
+      readmePorts.expressDefaults,
+    ].map((p) => [`http://127.0.0.1:${p}`, appOrigins.get(p) as string] as const),
   );
   const clients = parse(clientsYaml) as NonNullable<ProviderInput['clients']>;
   t = await startTestServer({
@@ -232,7 +218,7 @@ after(async () => {
 });
 
 describe('openid-client 6: code flow with PKCE, secret in the form body (oidcc-server)', () => {
-  before(() => startRecipe('openid-client', readmePorts.openidClient, readmeIssuerOrigin, 'loopback'));
+  before(() => startRecipe('openid-client', readmePorts.openidClient));
 
   test('signs in; the session holds the ID token claims with name and email', async () => {
     const origin = appOrigins.get(readmePorts.openidClient) as string;
@@ -250,9 +236,7 @@ describe('openid-client 6: code flow with PKCE, secret in the form body (oidcc-s
 });
 
 describe('express-openid-connect 3 with the code flow (local http)', () => {
-  before(() =>
-    startRecipe('express-openid-connect code', readmePorts.expressCode, readmeIssuerOrigin, 'loopback'),
-  );
+  before(() => startRecipe('express-openid-connect code', readmePorts.expressCode));
 
   test('signs in; req.oidc.user has name and email; /logout ends the Gatehouse session (oidcc-rp-initiated-logout)', async () => {
     const origin = appOrigins.get(readmePorts.expressCode) as string;
@@ -271,19 +255,15 @@ describe('express-openid-connect 3 with the code flow (local http)', () => {
 });
 
 describe('express-openid-connect 3 on its defaults: id_token by form_post (oidcc-formpost-basic-certification-test-plan)', () => {
-  let browser: Browser;
+  const browser = new Browser();
+  let origin: string;
   before(async () => {
-    await startRecipe(
-      'express-openid-connect defaults',
-      readmePorts.expressDefaults,
-      readmeHttpsIssuerOrigin,
-      'proxy',
-    );
-    browser = new Browser(new Map([[httpsAppOrigin, appOrigins.get(readmePorts.expressDefaults) as string]]));
+    await startRecipe('express-openid-connect defaults', readmePorts.expressDefaults);
+    origin = appOrigins.get(readmePorts.expressDefaults) as string;
   });
 
   test('signs in with response_type=id_token and response_mode=form_post; req.oidc.user has name and email', async () => {
-    const login = await signInThrough(browser, `${httpsAppOrigin}/`, t.issuer);
+    const login = await signInThrough(browser, `${origin}/`, t.issuer);
     const request = login.authorizationRequest.searchParams;
     assert.equal(request.get('response_type'), 'id_token');
     assert.equal(request.get('response_mode'), 'form_post');
@@ -295,14 +275,14 @@ describe('express-openid-connect 3 on its defaults: id_token by form_post (oidcc
   });
 
   test('/logout ends the Gatehouse session: the next sign-in asks for the password (oidcc-rp-initiated-logout)', async () => {
-    const next = await logOutThrough(browser, httpsAppOrigin, t.issuer);
+    const next = await logOutThrough(browser, origin, t.issuer);
     assert.equal(next.status, 200);
     assert.match(next.body, /name="password"/, 'after /logout, Gatehouse asks for the password again');
   });
 });
 
 describe('passport-openidconnect 0.1: code flow, secret in the form body', () => {
-  before(() => startRecipe('passport-openidconnect', readmePorts.passport, readmeIssuerOrigin, 'loopback'));
+  before(() => startRecipe('passport-openidconnect', readmePorts.passport));
 
   test('signs in; the profile has displayName and email', async () => {
     const origin = appOrigins.get(readmePorts.passport) as string;

@@ -405,18 +405,37 @@ describe('configuration: implicit only where the client registered it (OIDC Regi
     );
   });
 
-  test('a web client using implicit registers only https redirect URIs, never localhost', () => {
+  test('a configured web client using implicit may use a loopback redirect URI (an app on a developer machine)', () => {
     const found = problems({
-      redirect_uris: ['http://127.0.0.1:9000/cb'],
+      redirect_uris: ['http://127.0.0.1:3000/callback', 'http://localhost:3000/callback'],
       grant_types: ['implicit'],
       response_types: ['id_token'],
     });
-    assert.ok(
-      found.some((p) =>
-        p.startsWith('providers[0].clients[0].redirect_uris[0]: a web client using implicit'),
-      ),
-      found.join('\n'),
-    );
+    assert.deepEqual(found, []);
+  });
+
+  test('a registered web client using implicit registers only https redirect URIs, never localhost', async () => {
+    const s = await startTestServer({
+      providers: [{ name: 'reg', clients: [], users: [alice], registration: {} }],
+    });
+    try {
+      for (const uri of ['http://127.0.0.1:3000/callback', 'https://localhost/cb']) {
+        const res = await fetch(`${s.issuer}/registration`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            redirect_uris: [uri],
+            grant_types: ['implicit'],
+            response_types: ['id_token'],
+            token_endpoint_auth_method: 'none',
+          }),
+        });
+        assert.equal(res.status, 400, uri);
+        assert.equal(((await res.json()) as { error: string }).error, 'invalid_redirect_uri', uri);
+      }
+    } finally {
+      await s.close();
+    }
   });
 
   test('response_types are written in any order and stored canonically', () => {

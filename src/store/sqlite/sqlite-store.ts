@@ -199,7 +199,9 @@ export class SqliteStore implements Store {
         `INSERT INTO session_grants (provider, sid, grant_id, client_id, expires_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (provider, sid, grant_id) DO NOTHING`,
       ),
-      sessionGrants: db.prepare('SELECT grant_id, client_id FROM session_grants WHERE provider = ? AND sid = ?'),
+      sessionGrants: db.prepare(
+        'SELECT grant_id, client_id FROM session_grants WHERE provider = ? AND sid = ?',
+      ),
       extendSessionGrants: db.prepare(
         'UPDATE session_grants SET expires_at = max(expires_at, ?) WHERE provider = ? AND sid = ?',
       ),
