@@ -36,6 +36,10 @@ export async function nextStep(provider: Provider, input: StepInput): Promise<Ne
     if (request.prompt.includes('login') || request.prompt.includes('select_account')) return 'login';
     // OIDC Core §3.1.2.1: the id_token_hint names who the client expects; someone else must log in first.
     if (await hintNamesAnotherUser(provider, request, session.user.id)) return 'login';
+  } else if (await hintNamesAnotherUser(provider, request, session.user.id, { claimsOnly: true })) {
+    // OIDC Core §5.5.1 is a MUST for a `sub` claimed with a value: only that user gets an answer, so a login as
+    // someone else leads back to the login page.
+    return 'login';
   }
   if (request.maxAge !== undefined) {
     // OIDC Core §3.1.2.1: max_age bounds how long ago the user actively authenticated, until the response is

@@ -86,16 +86,29 @@ export async function oidcParameters(
   return out;
 }
 
+/** OIDC Core §5.5.1: a `sub` claim requested with a value names the one user the response may be about. */
+function claimedSubjects(request: AuthorizationRequest): string[] {
+  const values = [request.claims?.id_token?.sub?.value, request.claims?.userinfo?.sub?.value];
+  return values.filter((v): v is string => typeof v === 'string');
+}
+
 /**
  * OIDC Core §3.1.2.1: with an id_token_hint, the user must be the one it names for a response without login;
  * "otherwise, it SHOULD return an error, such as login_required" (prompt=none) or ask who is there (the login page).
+ * §5.5.1: a `sub` requested with a value in `claims` binds the same way ("MUST only send a positive response if the
+ * End-User identified by that sub value has an active session").
  */
 export async function hintNamesAnotherUser(
   provider: Provider,
   request: AuthorizationRequest,
   userId: string,
+  options: { claimsOnly: boolean } = { claimsOnly: false },
 ): Promise<boolean> {
-  if (request.idTokenHintSub === undefined) return false;
+  const subjects = [
+    ...(request.idTokenHintSub === undefined || options.claimsOnly ? [] : [request.idTokenHintSub]),
+    ...claimedSubjects(request),
+  ];
+  if (subjects.length === 0) return false;
   const client = await provider.findClient(request.clientId);
-  return client === undefined || !isSubjectOf(provider, client, request.idTokenHintSub, userId);
+  return client === undefined || subjects.some((sub) => !isSubjectOf(provider, client, sub, userId));
 }

@@ -38,15 +38,17 @@ function withoutFragment(uri: string): string {
 }
 
 /**
- * RFC 9101 §5.2, OIDC Core §6.2: fetches the object. A client that registered `request_uris` may use only those
- * (compared without the fragment); others may use any https URL (`require_request_uri_registration` is false), all
- * through the SSRF guard (security checklist G2).
+ * RFC 9101 §5.2, OIDC Core §6.2: fetches the object, from a URI the client registered in `request_uris` (compared
+ * without the fragment; `require_request_uri_registration` is true), through the SSRF guard (checklist G2). Fetching
+ * any URL a caller names would let anyone who knows a client_id make the provider fetch it (RFC 9101 §10.4.1).
  */
 async function fetchRequestObject(provider: Provider, client: Client, requestUri: string): Promise<string> {
   if (requestUri.length > requestUriMaxLength) throw invalidUri('request_uri is too long');
   const registered = client.metadata.request_uris ?? [];
   const uri = withoutFragment(requestUri);
-  if (registered.length > 0 && !registered.some((r) => withoutFragment(r) === uri))
+  if (registered.length === 0)
+    throw new OAuthError('request_uri_not_supported', 'This client has registered no request_uris');
+  if (!registered.some((r) => withoutFragment(r) === uri))
     throw invalidUri('request_uri is not registered for this client');
   try {
     const text = await fetchText(
@@ -108,9 +110,11 @@ async function verifiedPayload(provider: Provider, client: Client, jwt: string):
   if (typ !== undefined && foreignTypes.has(typ)) throw invalidObject('This JWT is not a request object');
   const registered = client.metadata.request_object_signing_alg;
   if (header.alg === 'none') {
-    // OIDC Registration §2: unsigned only for a client that registered `none` (and then nothing else).
-    if (registered !== 'none')
-      throw invalidObject('Unsigned request objects are not accepted for this client');
+    // OIDC Registration §2: without a registered algorithm any supported one may be used, `none` included; an
+    // unsigned object has no more authority than the query parameters it replaces (redirect_uri is still checked).
+    // A client that registered a signing algorithm has its objects signed with it.
+    if (registered !== undefined && registered !== 'none')
+      throw invalidObject(`Request objects of this client must use ${registered}`);
     if (parts[2] !== '') throw invalidObject('An unsigned request object has an empty signature');
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(base64url.decode(parts[1] as string));

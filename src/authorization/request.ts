@@ -135,6 +135,9 @@ export async function validateAuthorizationRequest(
     (s) => client.allowedScopes.has(s) && (s !== 'offline_access' || client.grantTypes.has('refresh_token')),
   );
   if (scope.length === 0) fail('invalid_scope', 'No requested scope is allowed for this client');
+  // OIDC Core §3.2.2.1, §3.3.2.1: an ID token is an OpenID Connect answer; without `openid` there is none to give.
+  if (responseType.split(' ').includes('id_token') && !scope.includes('openid'))
+    fail('invalid_scope', 'response_type with id_token needs the openid scope');
 
   const challenge = params.present('code_challenge');
   const codeIssued = responseType.split(' ').includes('code');

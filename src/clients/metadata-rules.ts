@@ -1,5 +1,6 @@
 // The semantic rules of client metadata (RFC 7591 §2, OIDC Registration §2), shared by configuration loading and
 // dynamic registration; each problem carries its key path and the RFC 7591 §3.2.2 error code it maps to.
+import { createPublicKey, type JsonWebKey } from 'node:crypto';
 import { isIP } from 'node:net';
 import { asymmetricAlgs, type ClientConfig, hmacAlgs, jwtBearerGrantType } from '../config/schema.js';
 import { isPrivateAddress } from '../net/fetch-json.js';
@@ -108,6 +109,16 @@ function checkRegisteredRedirectUri(uri: string): string | undefined {
 
 const secretMethods = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 
+/** Whether Node can build a public key from the JWK: a key a client cannot sign for would only fail later (RFC 7517). */
+function isUsablePublicJwk(k: Record<string, unknown>): boolean {
+  try {
+    createPublicKey({ key: k as JsonWebKey, format: 'jwk' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Each authentication method needs exactly its own credential (OIDC Registration §2, OIDC Core §9). */
 function checkClientAuth(c: ClientConfig, add: Add): void {
   const method = c.token_endpoint_auth_method;
@@ -115,11 +126,16 @@ function checkClientAuth(c: ClientConfig, add: Add): void {
   if (c.jwks !== undefined && c.jwks_uri !== undefined)
     add(['jwks'], 'jwks and jwks_uri must not be used together (OIDC Registration §2)');
   if (c.jwks_uri !== undefined && !isHttpUrl(c.jwks_uri)) add(['jwks_uri'], 'must be an http(s) URL');
+  const kids = new Set<unknown>();
   c.jwks?.keys.forEach((k, ki) => {
     // A private or symmetric member means the client's secret key was pasted here: refuse, do not publish it further.
     if (['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'].some((m) => m in k))
       add(['jwks', 'keys', ki], 'must be a public key (no d, p, q, dp, dq, qi or k member)');
     else if (typeof k.kty !== 'string') add(['jwks', 'keys', ki], 'kty is required (RFC 7517 §4.1)');
+    else if (!isUsablePublicJwk(k)) add(['jwks', 'keys', ki], 'is not a usable RSA, EC or OKP public key');
+    // RFC 7517 §4.5: kids distinguish keys; two alike would make the key choice ambiguous.
+    if (k.kid !== undefined && kids.has(k.kid)) add(['jwks', 'keys', ki, 'kid'], 'duplicate kid');
+    kids.add(k.kid);
   });
   if (method === undefined) {
     // Absent: basic or post with a secret (interface.md); without one the client has no way to authenticate.

@@ -50,7 +50,7 @@ export const asymmetricAlgs = [
 export const hmacAlgs = ['HS256', 'HS384', 'HS512'] as const;
 export type AssertionAlg = (typeof asymmetricAlgs)[number] | (typeof hmacAlgs)[number];
 
-const jwksSchema = z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1) });
+const jwksSchema = z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(20) });
 const lifetime = z
   .preprocess(
     fromEnv,
@@ -117,14 +117,15 @@ export const clientSchema = z.strictObject({
   logo_uri: uri().optional(),
   policy_uri: uri().optional(),
   tos_uri: uri().optional(),
-  contacts: z.array(z.string().max(255)).optional(),
+  contacts: z.array(z.string().max(255)).max(20).optional(),
   software_id: z.string().max(255).optional(),
   software_version: z.string().max(255).optional(),
-  redirect_uris: z.array(z.string()).default([]),
+  // Lists are capped: a registered client must not cost unbounded memory or fetches (RFC 7591 leaves sizes open).
+  redirect_uris: z.array(z.string().max(2048)).max(100).default([]),
   /** Where RP-initiated logout may return to (OIDC RP-Initiated Logout §3.1). */
-  post_logout_redirect_uris: z.array(z.string()).default([]),
-  grant_types: z.array(z.enum(grantTypes)).min(1).default(['authorization_code']),
-  response_types: z.array(responseTypeSchema).default(['code']),
+  post_logout_redirect_uris: z.array(z.string().max(2048)).max(100).default([]),
+  grant_types: z.array(z.enum(grantTypes)).min(1).max(10).default(['authorization_code']),
+  response_types: z.array(responseTypeSchema).max(6).default(['code']),
   /**
    * Absent with a client_secret: client_secret_basic or client_secret_post, whichever the client sends
    * (interface.md: most relying-party libraries default to one or the other). Named: exactly that method.
@@ -154,12 +155,18 @@ export const clientSchema = z.strictObject({
   userinfo_signed_response_alg: z.enum([...signingAlgs, 'none']).optional(),
   userinfo_encrypted_response_alg: z.string().optional(),
   userinfo_encrypted_response_enc: z.string().optional(),
-  /** The algorithm the client's request objects must be signed with (`none`: unsigned allowed). */
+  /**
+   * The algorithm the client's request objects must be signed with (`none`: unsigned only). Absent: any algorithm the
+   * client has keys for, or unsigned (OIDC Registration §2).
+   */
   request_object_signing_alg: z.enum([...asymmetricAlgs, ...hmacAlgs, 'none']).optional(),
   request_object_encryption_alg: z.string().optional(),
   request_object_encryption_enc: z.string().optional(),
-  /** request_uri values the client may use (OIDC Registration §2); fetched ones must start with one of them. */
-  request_uris: z.array(uri()).optional(),
+  /**
+   * The request_uri values the client may use (OIDC Registration §2), matched exactly, fragment aside. Without them the
+   * provider fetches no request_uri for the client (`require_request_uri_registration`).
+   */
+  request_uris: z.array(uri()).max(20).optional(),
   /** Default max_age for this client's authorization requests (OIDC Registration §2). */
   default_max_age: z
     .preprocess(
@@ -173,7 +180,7 @@ export const clientSchema = z.strictObject({
     .optional(),
   /** Always put auth_time in ID tokens (it always is in Gatehouse's). */
   require_auth_time: bool().optional(),
-  default_acr_values: z.array(z.string().max(255)).optional(),
+  default_acr_values: z.array(z.string().max(255)).max(20).optional(),
   initiate_login_uri: uri().optional(),
   /** OIDC Back-Channel Logout 1.0 §2.2. */
   backchannel_logout_uri: uri().optional(),

@@ -66,7 +66,7 @@ export function discoveryDocument(provider: Provider): Record<string, unknown> {
     // `none` only for clients that registered it as their request_object_signing_alg.
     request_parameter_supported: true,
     request_uri_parameter_supported: true,
-    require_request_uri_registration: false,
+    require_request_uri_registration: true,
     request_object_signing_alg_values_supported: [
       'RS256',
       ...[...asymmetricAlgs, ...hmacAlgs].filter((a) => a !== 'RS256'),

@@ -305,7 +305,7 @@ describe('discovery (OpenID Connect Discovery §3)', () => {
     assert.deepEqual(doc.display_values_supported, ['page', 'popup', 'touch', 'wap']);
     assert.equal(doc.request_parameter_supported, true);
     assert.equal(doc.request_uri_parameter_supported, true);
-    assert.equal(doc.require_request_uri_registration, false);
+    assert.equal(doc.require_request_uri_registration, true);
     const algs = doc.request_object_signing_alg_values_supported as string[];
     assert.equal(algs[0], 'RS256');
     assert.ok(algs.includes('none'));

@@ -293,6 +293,18 @@ describe('refused metadata (checklist A4, G1, G2; RFC 7591 §3.2.2)', () => {
       { jwks: { keys: [{ kty: 'EC' }] }, jwks_uri: 'https://rp.example/jwks' },
     ],
     ['a private key in jwks', { jwks: { keys: [{ kty: 'oct', k: 'c2VjcmV0' }] } }],
+    ['a jwks key that is no key (RFC 7517)', { jwks: { keys: [{ kty: 'RSA', n: 1 }] } }],
+    [
+      'two jwks keys with one kid',
+      {
+        jwks: {
+          keys: [
+            { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'a' },
+            { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo', kid: 'a' },
+          ],
+        },
+      },
+    ],
     ['encrypted ID tokens', { id_token_encrypted_response_alg: 'RSA-OAEP' }],
     ['an http logo_uri', { logo_uri: 'http://rp.example/logo.png' }],
     ['a javascript: policy_uri', { policy_uri: 'javascript:alert(1)' }],

@@ -106,6 +106,7 @@ before(async () => {
             redirect_uris: [clients.uri.redirect],
             scope: 'openid',
             jwks_uri: `${base}/jwks`,
+            request_uris: [`${base}/ro/signed-1`],
           },
           {
             client_id: clients.none.id,
@@ -279,11 +280,29 @@ describe('request objects by value (request)', () => {
     assert.equal(callback.searchParams.get('state'), 'object-state');
   });
 
+  test('oidcc-unsigned-request-object-supported-correctly: a client that registered no algorithm may send an unsigned object', async () => {
+    const demo = {
+      id: demoClient.client_id,
+      secret: demoClient.client_secret,
+      redirect: demoClient.redirect_uris[0] as string,
+    };
+    const { callback } = await complete(
+      demo,
+      authorizeUrl(t.issuer, {
+        client_id: demo.id,
+        scope: 'openid',
+        request: unsigned(objectClaims(demo, { state: 'unsigned-demo', scope: 'openid' })),
+      }),
+    );
+    // The object was processed: its state, not a query one, came back.
+    assert.equal(callback.searchParams.get('state'), 'unsigned-demo');
+    assert.ok(callback.searchParams.get('code'));
+  });
+
   test('refused with invalid_request_object, delivered to the redirect URI (checklist C7, C8)', async () => {
     const rs = clients.rs;
     const cases: [string, string][] = [
-      ['unsigned, client did not register none', unsigned(objectClaims(rs))],
-      ['unsigned, client without keys', unsigned(objectClaims({ ...rs, id: demoClient.client_id }))],
+      ['unsigned, client registered RS256', unsigned(objectClaims(rs))],
       ['signed with a key that is not the client’s (same kid)', await sign(objectClaims(rs), strangerKey)],
       ['the client’s ES256 key, but RS256 is registered', await sign(objectClaims(rs), esKey)],
       ['jku to a foreign key set', await sign(objectClaims(rs), strangerKey, { jku: `${base}/jwks` })],
@@ -317,12 +336,9 @@ describe('request objects by value (request)', () => {
     const sound = await signIn(ua, url(rs, { request: await rawRs256({}, objectClaims(rs), rsKey) }));
     assert.ok(sound.searchParams.get('code'));
     for (const [name, request] of cases) {
-      const isDemo = name === 'unsigned, client without keys';
-      const client = isDemo ? demoClient.client_id : rs.id;
-      const redirect = isDemo ? (demoClient.redirect_uris[0] as string) : rs.redirect;
       const params = await refusedWith(
-        authorizeUrl(t.issuer, { client_id: client, redirect_uri: redirect, state: 'q', request }),
-        redirect,
+        authorizeUrl(t.issuer, { client_id: rs.id, redirect_uri: rs.redirect, state: 'q', request }),
+        rs.redirect,
       );
       assert.equal(params.get('error'), 'invalid_request_object', name);
       assert.equal(params.get('state'), 'q', 'the query’s state, as the object is not trusted');
@@ -433,7 +449,7 @@ describe('request objects by reference (request_uri)', () => {
 });
 
 describe('request_uri and the SSRF guard (checklist G2)', () => {
-  test('without allowPrivateNetworkFetch, loopback and http request_uris are never fetched', async () => {
+  test('a client that registered no request_uris makes the provider fetch nothing (RFC 9101 §10.4.1)', async () => {
     const guarded = await startTestServer({
       providers: [
         {
@@ -469,7 +485,7 @@ describe('request_uri and the SSRF guard (checklist G2)', () => {
         );
         assert.equal(page.status, 303, requestUri);
         const location = new URL(page.headers.get('location') ?? '');
-        assert.equal(location.searchParams.get('error'), 'invalid_request_uri', requestUri);
+        assert.equal(location.searchParams.get('error'), 'request_uri_not_supported', requestUri);
       }
       assert.equal(hits.length, before, 'no request reached the canary');
     } finally {

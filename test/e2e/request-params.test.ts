@@ -263,6 +263,34 @@ describe('id_token_hint (OIDC Core §3.1.2.1, §3.1.2.6)', () => {
     assert.equal((await idTokenOf(run.callback)).claims.sub, decodeJwt(bobIdToken).sub);
   });
 
+  test('a sub claimed with a value names the one user who may get an answer (OIDC Core §5.5.1)', async () => {
+    const claims = (sub: unknown) => JSON.stringify({ id_token: { sub: { value: sub, essential: true } } });
+    // Alice is signed in and consented; a request for Bob's sub must not answer for her.
+    const aliceOnly = new UserAgent();
+    await drive(aliceOnly, webUrl());
+    const wrong = await errorOf(
+      webUrl({ prompt: 'none', claims: claims(decodeJwt(bobIdToken).sub) }),
+      aliceOnly,
+    );
+    assert.equal(wrong.searchParams.get('error'), 'login_required');
+    // Logging in as Alice does not satisfy it either: the login page comes back.
+    const ua = new UserAgent();
+    const login = await ua.follow(webUrl({ claims: claims(decodeJwt(bobIdToken).sub) }), origin);
+    assert.match(login.body, /name="password"/);
+    const after = await ua.submit(login, { username: alice.username, password: alice.password });
+    assert.equal(after.status, 303);
+    const again = await ua.follow(new URL(after.headers.get('location') ?? '', login.url).href, origin);
+    assert.equal(again.status, 200, 'no answer for Alice');
+    assert.match(again.body, /name="password"/);
+    // Her own sub is answered silently.
+    const own = await drive(
+      aliceOnly,
+      webUrl({ prompt: 'none', claims: claims(decodeJwt(aliceIdToken).sub) }),
+    );
+    assert.deepEqual(own.shown, []);
+    assert.equal((await idTokenOf(own.callback)).claims.sub, decodeJwt(aliceIdToken).sub);
+  });
+
   test('a hint without a session, with prompt=none, is login_required', async () => {
     const location = await errorOf(webUrl({ prompt: 'none', id_token_hint: aliceIdToken }));
     assert.equal(location.searchParams.get('error'), 'login_required');

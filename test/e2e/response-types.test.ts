@@ -151,6 +151,14 @@ describe('Implicit OP (oidcc-server with response_type id_token and id_token tok
     assert.equal(((await info.json()) as { sub: string }).sub, idt.sub);
   });
 
+  test('an id_token response type without the openid scope → invalid_scope (OIDC Core §3.2.2.1)', async () => {
+    for (const responseType of ['id_token', 'code id_token']) {
+      const r = await run({ responseType, scope: 'profile' });
+      assert.equal(r.params.get('error'), 'invalid_scope', responseType);
+      assert.equal(r.params.get('id_token'), null);
+    }
+  });
+
   test('token values in a fragment never reach a log line', async () => {
     const r = await run({ responseType: 'id_token token' });
     const at = r.params.get('access_token') as string;
