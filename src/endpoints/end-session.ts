@@ -2,8 +2,11 @@
 // pages"): check the request, confirm with the user unless the RP's own ID token for this session asked, end the
 // session, then return to the registered post_logout_redirect_uri or show the signed-out page.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { constantTimeEqual } from '../crypto/hash.js';
 import { invalidRequest, OAuthError } from '../errors/oauth-error.js';
 import { FormParams, parseQuery } from '../http/form.js';
+import { clientSid } from '../logout/back-channel.js';
+import type { IdTokenHint } from '../logout/id-token-hint.js';
 import { endProviderSession } from '../logout/logout.js';
 import {
   carriedParameters,
@@ -66,6 +69,8 @@ function confirmation(
 ) {
   const carried: Record<string, string> = {};
   if (logout.redirect && logout.client) {
+    // The hint too: a registered client's redirect rests on it (logout-request.ts), and the POST checks it again.
+    if (logout.hintToken !== undefined) carried.id_token_hint = logout.hintToken;
     carried.client_id = logout.client.id;
     carried.post_logout_redirect_uri = logout.redirect.uri;
     if (logout.redirect.state !== undefined) carried.state = logout.redirect.state;
@@ -79,6 +84,14 @@ function confirmation(
       clientName: logout.client?.name,
       carried,
     }),
+  );
+}
+
+/** Whether the hint's `sid` is the one this browser session has for the hint's client (`clientSid`). */
+function hintNamesSession(provider: Provider, hint: IdTokenHint, session: ActiveSession): boolean {
+  return (
+    hint.sid !== undefined &&
+    constantTimeEqual(hint.sid, clientSid(provider, session.record.sid, hint.client.id))
   );
 }
 
@@ -97,8 +110,8 @@ async function rpInitiated(
     return finish(provider, request, reply, logout.redirect);
   }
   // §2: the OP MUST ask unless the id_token_hint shows that the RP asking holds an ID token of this very session
-  // (its sid); then the request itself says the user is leaving that RP, and the logout goes ahead.
-  if (logout.hint?.sid !== undefined && logout.hint.sid === session.record.sid) {
+  // (the sid this session has for that client); then the request itself says the user is leaving that RP.
+  if (logout.hint && hintNamesSession(provider, logout.hint, session)) {
     await logOut(provider, request, reply, session);
     return finish(provider, request, reply, logout.redirect);
   }

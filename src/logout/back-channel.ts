@@ -18,8 +18,18 @@ const logoutTokenTtl = 120;
 const deliveryTimeoutMs = 5000;
 
 /**
- * §2.4: iss, aud, iat, exp, jti, events, and both `sub` (as this client sees the user) and `sid` (so a client that
- * registered backchannel_logout_session_required gets it too); never a `nonce`, so it cannot pass for an ID token.
+ * The `sid` one client knows a provider session by (§2.1 "session at an RP"), the only form a sid ever leaves the server
+ * in: ID tokens, logout tokens, and the id_token_hint check at /end_session. A keyed hash of the session's own sid and
+ * the client, so two clients (pairwise ones on different sectors above all, OIDC Core §8) cannot link the user by it,
+ * while each client's value stays the same for the whole session. 22 characters: 132 bits, as long as the session's.
+ */
+export function clientSid(provider: Provider, sessionSid: string, clientId: string): string {
+  return provider.mac(`sid:${sessionSid}:${clientId}`).slice(0, 22);
+}
+
+/**
+ * §2.4: iss, aud, iat, exp, jti, events, and both `sub` and `sid` as this client knows them (so a client that
+ * registered backchannel_logout_session_required gets its sid too); never a `nonce`, so it cannot pass for an ID token.
  * Explicitly typed `logout+jwt` (§2.4, RFC 8725 §3.11) and signed with the keys and algorithm of the client's ID tokens.
  */
 export function signLogoutToken(
@@ -35,7 +45,7 @@ export function signLogoutToken(
     iat: now,
     exp: now + logoutTokenTtl,
     jti: randomUUID(),
-    sid: ended.sid,
+    sid: clientSid(provider, ended.sid, client.id),
     events: { [backChannelLogoutEvent]: {} },
   };
   const alg = client.metadata.id_token_signed_response_alg;

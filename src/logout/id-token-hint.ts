@@ -32,7 +32,9 @@ function audienceOf(payload: Record<string, unknown>): string | undefined {
  * RP-Initiated Logout §2: "the OP MUST validate that it was the issuer of the ID Token" and SHOULD accept expired
  * ones. So: the signature must verify against our own published keys (an `alg: none` or foreign signature fails
  * here), `iss` must be ours, and `exp` is not checked; how old a hint may be is bounded by key retirement instead.
- * Only ID tokens count: an access token (`at+jwt`) or a logout token (`logout+jwt`) is refused (RFC 8725 §3.11).
+ * Only ID tokens count (RFC 8725 §3.11): an access token (`at+jwt`) or a logout token (`logout+jwt`) is refused by its
+ * `typ`; a signed UserInfo response, also `typ: JWT` with iss, aud, sub and exp, by lacking what every ID token of
+ * ours has and it never does: `auth_time`, and `azp` naming the client (src/tokens/id-token.ts).
  */
 export async function verifyIdTokenHint(provider: Provider, hint: string): Promise<IdTokenHint> {
   let payload: Record<string, unknown>;
@@ -50,7 +52,11 @@ export async function verifyIdTokenHint(provider: Provider, hint: string): Promi
   if (payload.iss !== provider.issuer) throw badHint('id_token_hint from another issuer');
   if (typeof payload.sub !== 'string') throw badHint('id_token_hint without sub');
   const clientId = audienceOf(payload);
-  const client = clientId === undefined ? undefined : await provider.findClient(clientId);
-  if (!client) throw badHint(`id_token_hint for an unknown client ${String(clientId)}`);
+  if (typeof payload.auth_time !== 'number')
+    throw badHint('id_token_hint without auth_time: not an ID token');
+  if (clientId === undefined || payload.azp !== clientId)
+    throw badHint('id_token_hint without azp naming its client: not an ID token');
+  const client = await provider.findClient(clientId);
+  if (!client) throw badHint(`id_token_hint for an unknown client ${clientId}`);
   return { client, sub: payload.sub, sid: typeof payload.sid === 'string' ? payload.sid : undefined };
 }

@@ -15,6 +15,8 @@ export interface LogoutRequest {
   /** The client asking, from id_token_hint or client_id; undefined when neither was sent. */
   client: Client | undefined;
   hint: IdTokenHint | undefined;
+  /** The id_token_hint as sent, when it verified (the confirmation form carries it when the redirect rests on it). */
+  hintToken: string | undefined;
   redirect: PostLogoutRedirect | undefined;
 }
 
@@ -30,6 +32,7 @@ export const logoutParameters: readonly string[] = [
 
 /** What the confirmation form carries over to its POST (already checked once; checked again there). */
 export const carriedParameters: ReadonlySet<string> = new Set([
+  'id_token_hint',
   'client_id',
   'post_logout_redirect_uri',
   'state',
@@ -58,7 +61,7 @@ export async function validateLogoutRequest(provider: Provider, params: FormPara
   }
 
   const uri = params.present('post_logout_redirect_uri');
-  if (uri === undefined) return { client, hint, redirect: undefined };
+  if (uri === undefined) return { client, hint, hintToken: hintValue, redirect: undefined };
   // §3: without id_token_hint (or client_id) nothing says whose URI this is, so there is no redirect to it.
   if (!client)
     throw invalidRequest('post_logout_redirect_uri needs an id_token_hint or a client_id to go with it');
@@ -68,7 +71,13 @@ export async function validateLogoutRequest(provider: Provider, params: FormPara
     throw invalidRequest('The post_logout_redirect_uri is not registered for this client', {
       detail: `client ${client.id}`,
     });
-  return { client, hint, redirect: { uri, state: params.present('state') } };
+  // §3 (and RFC 9700 §4.11): a registered client is anyone's, and so are its URIs; a client_id alone proves nothing,
+  // so it could send any browser to its own page from here, an open redirector. Only its own ID token as a hint
+  // shows that the RP asking is that client; without one the logout goes on, ending on the signed-out page instead.
+  // The operator's configured clients are trusted with client_id alone, as §3 allows.
+  if (client.source === 'registration' && !hint)
+    return { client, hint, hintToken: hintValue, redirect: undefined };
+  return { client, hint, hintToken: hintValue, redirect: { uri, state: params.present('state') } };
 }
 
 /** §3: the registered URI, with `state` added to its query when the RP sent one. */

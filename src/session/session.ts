@@ -1,8 +1,9 @@
 // Login sessions at the provider: created at login with a fresh id, looked up by the hash of the cookie value; each has
-// a public `sid` (OIDC Back-Channel Logout 1.0 §2.1) that ID tokens and logout tokens carry.
+// a `sid` (OIDC Back-Channel Logout 1.0 §2.1), of which each client gets its own keyed form (ID and logout tokens).
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sha256 } from '../crypto/hash.js';
 import { randomToken } from '../crypto/random.js';
+import { clientSid } from '../logout/back-channel.js';
 import { endProviderSession } from '../logout/logout.js';
 import type { Provider } from '../provider/provider.js';
 import type { SessionRecord, UserRecord } from '../store/types.js';
@@ -66,7 +67,8 @@ export async function startSession(
 
 /**
  * Records that a grant was made in this session (Back-Channel Logout §2.3 "remembering logged-in RPs"), so that
- * logging out revokes its tokens and tells its client, and returns the `sid` its tokens carry.
+ * logging out revokes its tokens and tells its client, and returns the `sid` its tokens carry: the client's own
+ * (`clientSid`), never the session's, which stays in the store for logging out.
  */
 export async function joinSession(
   provider: Provider,
@@ -76,5 +78,5 @@ export async function joinSession(
 ): Promise<string> {
   const { sid, expiresAt } = session.record;
   await provider.store.addSessionGrant(provider.name, { sid, grantId, clientId, expiresAt });
-  return sid;
+  return clientSid(provider, sid, clientId);
 }

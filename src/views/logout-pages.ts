@@ -9,7 +9,10 @@ export interface LogoutConfirmPage {
   username: string;
   /** The client that asked, when one is known. */
   clientName: string | undefined;
-  /** Checked request parameters the POST needs again (client_id, post_logout_redirect_uri, state). */
+  /**
+   * Checked request parameters the POST needs again (client_id, post_logout_redirect_uri, state, and the id_token_hint
+   * a registered client's redirect depends on); the page is no-store and goes only to this browser.
+   */
   carried: Record<string, string>;
 }
 

@@ -5,15 +5,34 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { createRemoteJWKSet, decodeProtectedHeader, generateKeyPair, jwtVerify, SignJWT } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import * as oidc from 'openid-client';
 import { buildConfig, ConfigError } from '../../src/config/load.js';
 import { FetchError } from '../../src/net/fetch-json.js';
 import { postForm as guardedPost } from '../../src/net/post-form.js';
 import { alice, bob, demoClient, publicClient, startTestServer, type TestServer } from '../helpers/server.js';
-import { authorizeUrl, hiddenInputs, type Page, signIn, UserAgent } from '../helpers/user-agent.js';
+import {
+  authorizeUrl,
+  basic,
+  hiddenInputs,
+  type Page,
+  pkcePair,
+  postForm,
+  signIn,
+  UserAgent,
+} from '../helpers/user-agent.js';
 
 const postLogout = 'https://rp.example/post_logout_redirect';
+/** Two pairwise clients on different sectors (a.example, b.example), each with a back-channel receiver. */
+const pairwiseSecret = 'pairwise-secret-0123456789abcdef';
+const redirectOf = (clientId: string) => `https://${clientId.slice(-1)}.example/cb`;
 
 /** A back-channel receiver: records every POST; `/hold/...` requests are left open until released. */
 interface Received {
@@ -74,8 +93,27 @@ before(async () => {
             backchannel_logout_session_required: true,
           },
           publicClient,
+          {
+            client_id: 'pw-a',
+            client_secret: pairwiseSecret,
+            redirect_uris: [redirectOf('pw-a')],
+            scope: 'openid email',
+            subject_type: 'pairwise',
+            userinfo_signed_response_alg: 'RS256',
+            backchannel_logout_uri: `${receiverUrl}/bc/pw-a`,
+          },
+          {
+            client_id: 'pw-b',
+            client_secret: pairwiseSecret,
+            redirect_uris: [redirectOf('pw-b')],
+            scope: 'openid email',
+            subject_type: 'pairwise',
+            backchannel_logout_uri: `${receiverUrl}/bc/pw-b`,
+          },
         ],
         users: [alice, bob],
+        // Open registration: anyone may register a client and its post_logout_redirect_uris.
+        registration: {},
       },
     ],
   });
@@ -104,21 +142,62 @@ async function login(ua: UserAgent, scope = 'openid offline_access', username = 
   return oidc.authorizationCodeGrant(web, cb, { expectedState: state });
 }
 
-/** prompt=none for `web` in this browser: the redirect's error, or 'code' when it signed in silently. */
-async function promptNone(ua: UserAgent): Promise<string> {
+/** prompt=none for `web` (or another client) in this browser: the redirect's error, or 'code' when silent. */
+async function promptNone(
+  ua: UserAgent,
+  clientId = 'web',
+  redirectUri = 'https://rp.example/cb',
+  extra: Record<string, string> = {},
+): Promise<string> {
   const res = await ua.get(
     authorizeUrl(t.issuer, {
       response_type: 'code',
-      client_id: 'web',
-      redirect_uri: 'https://rp.example/cb',
+      client_id: clientId,
+      redirect_uri: redirectUri,
       scope: 'openid',
       state: 'pn',
       prompt: 'none',
+      ...extra,
     }),
   );
   assert.equal(res.status, 303);
   const location = new URL(res.headers.get('location') as string);
   return location.searchParams.get('error') ?? (location.searchParams.get('code') ? 'code' : 'nothing');
+}
+
+/** A code flow with PKCE for a client with a secret, in `ua` (login and consent as needed): the token response. */
+async function codeFlow(
+  ua: UserAgent,
+  clientId: string,
+  secret: string,
+  redirectUri: string,
+  scope = 'openid',
+): Promise<{ id_token: string; access_token: string }> {
+  const { verifier, challenge } = pkcePair();
+  const cb = await signIn(
+    ua,
+    authorizeUrl(t.issuer, {
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: redirectUri,
+      scope,
+      state: 'cf',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    }),
+  );
+  const res = await postForm(
+    `${t.issuer}/token`,
+    {
+      grant_type: 'authorization_code',
+      code: cb.searchParams.get('code') as string,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+    },
+    { authorization: basic(clientId, secret) },
+  );
+  assert.equal(res.status, 200, JSON.stringify(res.json));
+  return res.json as { id_token: string; access_token: string };
 }
 
 function endSession(params: Record<string, string>): string {
@@ -469,6 +548,103 @@ describe('RP-Initiated Logout 1.0 (oidcc-rp-initiated-logout-certification-test-
     const head = await fetch(`${t.issuer}/end_session`, { method: 'HEAD' });
     assert.equal(head.status, 405);
   });
+
+  test("RFC 9700 §4.11: a registered client's post_logout_redirect_uri needs its own id_token_hint; client_id alone never redirects", async () => {
+    // Anyone can register a client with a phishing page as its post_logout_redirect_uri.
+    const phish = 'https://evil.example/phish';
+    const reg = await fetch(`${t.issuer}/registration`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        redirect_uris: ['https://evil.example/cb'],
+        post_logout_redirect_uris: [phish],
+      }),
+    });
+    assert.equal(reg.status, 201);
+    const { client_id, client_secret } = (await reg.json()) as { client_id: string; client_secret: string };
+    const lure = endSession({ client_id, post_logout_redirect_uri: phish, state: 'x' });
+
+    // No session in this browser: the signed-out page, not a 303 to the registrant's page.
+    const ua = new UserAgent();
+    const fresh = await ua.get(lure);
+    assertSignedOutPage(fresh);
+    assert.doesNotMatch(fresh.body, /evil\.example/);
+    // POSTed cross-site it goes on as a GET, with the same outcome.
+    const posted = await fetch(`${t.issuer}/end_session`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://evil.example' },
+      body: new URLSearchParams({ client_id, post_logout_redirect_uri: phish }).toString(),
+    });
+    assert.equal(posted.status, 303);
+    assertSignedOutPage(await ua.get(posted.headers.get('location') as string));
+
+    // Signed in: the user is asked as before and signed out, then shown the signed-out page, never sent on.
+    await login(ua, 'openid');
+    const page = await ua.get(lure);
+    assert.equal(page.status, 200);
+    assert.match(page.body, /name="logout" value="yes"/);
+    assert.doesNotMatch(page.body, /evil\.example/, 'nothing carried towards the registered URI');
+    const done = await ua.submit(page, { logout: 'yes' });
+    assert.equal(done.status, 303);
+    assert.equal(done.headers.get('location'), `${t.issuer}/end_session`);
+    assert.equal(await promptNone(ua), 'login_required');
+
+    // The registered client's own ID token as the hint shows it is the RP asking: then it gets its redirect.
+    const rp = new UserAgent();
+    const tokens = await codeFlow(rp, client_id, client_secret, 'https://evil.example/cb');
+    const out = await rp.get(
+      endSession({ id_token_hint: tokens.id_token, post_logout_redirect_uri: phish, state: 'y' }),
+    );
+    assert.equal(out.status, 303);
+    assert.equal(out.headers.get('location'), `${phish}?state=y`);
+    assertNoSessionCookie(rp);
+    // Its hint in another browser's session: asked first, the hint carried, checked again, then redirected.
+    const other = new UserAgent();
+    await login(other, 'openid');
+    const asked = await other.get(
+      endSession({ id_token_hint: tokens.id_token, post_logout_redirect_uri: phish, state: 'z' }),
+    );
+    assert.equal(asked.status, 200);
+    assert.equal(hiddenInputs(asked.body).id_token_hint, tokens.id_token);
+    const confirmed = await other.submit(asked, { logout: 'yes' });
+    assert.equal(confirmed.status, 303);
+    assert.equal(confirmed.headers.get('location'), `${phish}?state=z`);
+    assert.equal(await promptNone(other), 'login_required');
+  });
+
+  test('RFC 8725 §3.11: a signed UserInfo response is no id_token_hint, here or at /authorize', async () => {
+    const ua = new UserAgent();
+    const tokens = await codeFlow(ua, 'pw-a', pairwiseSecret, redirectOf('pw-a'), 'openid email');
+    const info = await fetch(`${t.issuer}/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    assert.equal(info.status, 200);
+    assert.match(info.headers.get('content-type') ?? '', /^application\/jwt/);
+    const signed = await info.text();
+    // Ours in every way a hint was checked before: our key, typ JWT, our iss, the client as aud, its sub.
+    const { payload, protectedHeader } = await jwtVerify(
+      signed,
+      createRemoteJWKSet(new URL(`${t.issuer}/jwk`)),
+      {
+        issuer: t.issuer,
+        audience: 'pw-a',
+      },
+    );
+    assert.equal(protectedHeader.typ, 'JWT');
+    assert.equal(payload.sub, decodeJwt(tokens.id_token).sub);
+
+    const page = await ua.get(endSession({ id_token_hint: signed }));
+    assertErrorPage(page, 'a UserInfo JWT as id_token_hint');
+    assert.doesNotMatch(page.body, /name="logout"/);
+    // The same check at /authorize (OIDC Core §3.1.2.1): invalid_request, not a silent answer.
+    const pa = redirectOf('pw-a');
+    assert.equal(await promptNone(ua, 'pw-a', pa, { id_token_hint: signed }), 'invalid_request');
+    assert.equal(await promptNone(ua, 'pw-a', pa, { id_token_hint: tokens.id_token }), 'code');
+    // The session is still there: the real ID token logs it out at once.
+    assertSignedOutPage(await ua.get(endSession({ id_token_hint: tokens.id_token })));
+    assert.equal(await promptNone(ua, 'pw-a', pa), 'login_required');
+  });
 });
 
 describe('Back-Channel Logout 1.0', () => {
@@ -523,6 +699,55 @@ describe('Back-Channel Logout 1.0', () => {
     );
     assert.match(line, /status 500/);
     assert.ok(!t.logs.join('\n').includes(token));
+  });
+
+  test('OIDC Core §8: each client gets its own sid for one session; each hint still logs out at once, each logout token has its sid', async () => {
+    const ua = new UserAgent();
+    const a = await codeFlow(ua, 'pw-a', pairwiseSecret, redirectOf('pw-a'));
+    const b = await codeFlow(ua, 'pw-b', pairwiseSecret, redirectOf('pw-b'));
+    const [ca, cb] = [decodeJwt(a.id_token), decodeJwt(b.id_token)];
+    assert.notEqual(ca.sub, cb.sub, 'pairwise: a subject per sector');
+    assert.equal(typeof ca.sid, 'string');
+    assert.equal(typeof cb.sid, 'string');
+    assert.ok((ca.sid as string).length >= 22 && (cb.sid as string).length >= 22);
+    assert.notEqual(ca.sid, cb.sid, 'and a sid per client: two RPs cannot link the user by it');
+    // A client's sid stays the same for the whole session.
+    assert.equal(
+      decodeJwt((await codeFlow(ua, 'pw-a', pairwiseSecret, redirectOf('pw-a'))).id_token).sid,
+      ca.sid,
+    );
+
+    // pw-a's hint names this session: no confirmation. Both receivers get their own sid and sub.
+    const before = received.length;
+    assertSignedOutPage(await ua.get(endSession({ id_token_hint: a.id_token })));
+    assertNoSessionCookie(ua);
+    const jwks = createRemoteJWKSet(new URL(`${t.issuer}/jwk`));
+    for (const [clientId, claims] of [
+      ['pw-a', ca],
+      ['pw-b', cb],
+    ] as const) {
+      const notice = await waitFor(`the ${clientId} logout token`, () =>
+        received.slice(before).find((r) => r.path === `/bc/${clientId}`),
+      );
+      const { payload } = await jwtVerify(notice.form.get('logout_token') as string, jwks, {
+        issuer: t.issuer,
+        audience: clientId,
+        typ: 'logout+jwt',
+      });
+      assert.equal(payload.sid, claims.sid, `${clientId}: the sid of its ID token`);
+      assert.equal(payload.sub, claims.sub, `${clientId}: the sub of its ID token`);
+    }
+
+    // pw-b's hint does the same in a session of its own; a hint of another client's sid does not.
+    const second = new UserAgent();
+    const b2 = await codeFlow(second, 'pw-b', pairwiseSecret, redirectOf('pw-b'));
+    const a2 = await codeFlow(second, 'pw-a', pairwiseSecret, redirectOf('pw-a'));
+    const asked = await second.get(endSession({ id_token_hint: b.id_token }));
+    assert.equal(asked.status, 200, 'an ID token of the earlier session: the user is asked');
+    assert.match(asked.body, /name="logout" value="yes"/);
+    assert.notEqual(decodeJwt(b2.id_token).sid, decodeJwt(a2.id_token).sid);
+    assertSignedOutPage(await second.get(endSession({ id_token_hint: b2.id_token })));
+    assert.equal(await promptNone(second, 'pw-a', redirectOf('pw-a')), 'login_required');
   });
 
   test('the outbound POST keeps the SSRF guard: no http, no private address, unless the operator allows it', async () => {
