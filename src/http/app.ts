@@ -60,8 +60,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     frameworkErrors: (err, request, reply) => {
       const oauth = toOAuthError(err);
       request.oauthError = oauth;
-      if (/\/(interaction\/|authorize|end_session)/.test(request.url))
-        sendPageError(reply, oauth);
+      if (/\/(interaction\/|authorize|end_session)/.test(request.url)) sendPageError(reply, oauth);
       else sendJsonError(reply, oauth);
     },
     // Requests Node's HTTP parser refuses never reach Fastify; answer them in the same JSON shape.
