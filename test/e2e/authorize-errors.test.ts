@@ -358,21 +358,22 @@ describe('authorization errors returned to the client (cb:X with state and iss)'
     );
   });
 
-  // Request objects are supported (test/e2e/request-object.test.ts); an unsigned one from a client that did not
-  // register `none`, and a request_uri that is not an https URL, are refused.
-  test('request= unsigned → invalid_request_object', async () => {
+  // Request objects are supported (test/e2e/request-object.test.ts); one about another client, and a request_uri
+  // from a client that registered none, are refused.
+  test('request= naming another client_id → invalid_request_object', async () => {
+    const payload = Buffer.from(JSON.stringify({ client_id: 'spa' })).toString('base64url');
     assertErrorRedirect(
-      await ua.get(authorizeQuery(webParams({ request: 'eyJhbGciOiJub25lIn0.e30.' }))),
+      await ua.get(authorizeQuery(webParams({ request: `eyJhbGciOiJub25lIn0.${payload}.` }))),
       webRedirect,
       'invalid_request_object',
     );
   });
 
-  test('request_uri= not https → invalid_request_uri', async () => {
+  test('request_uri= from a client without registered request_uris → request_uri_not_supported', async () => {
     assertErrorRedirect(
       await ua.get(authorizeQuery(webParams({ request_uri: 'urn:ietf:params:oauth:request_uri:abc' }))),
       webRedirect,
-      'invalid_request_uri',
+      'request_uri_not_supported',
     );
   });
 
