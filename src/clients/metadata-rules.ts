@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { asymmetricAlgs, type ClientConfig, hmacAlgs, jwtBearerGrantType } from '../config/schema.js';
 import { isPrivateAddress } from '../net/fetch-json.js';
 import { sectorProblems } from '../subjects/sector.js';
-import { isLoopbackHost } from '../util/url.js';
+import { isHttpUrl, isLoopbackHost } from '../util/url.js';
 
 /** RFC 7591 §3.2.2: a redirect URI problem, or any other metadata problem. */
 export type MetadataErrorCode = 'invalid_redirect_uri' | 'invalid_client_metadata';
@@ -43,15 +43,6 @@ export const registrableScopes: ReadonlySet<string> = new Set([
   'phone',
   'offline_access',
 ]);
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    return false;
-  }
-}
 
 function isOrigin(s: string): boolean {
   try {

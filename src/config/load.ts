@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { clientMetadataProblems } from '../clients/metadata-rules.js';
+import { isHttpUrl } from '../util/url.js';
 import { configSchema, type ParsedConfig, type ProviderConfig } from './schema.js';
 
 /** Kept here for the modules that import it from the configuration. */
@@ -82,15 +83,6 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
     }
     return [{ path, message: issue.message }];
   });
-}
-
-function isHttpUrl(s: string): boolean {
-  try {
-    const u = new URL(s);
-    return u.protocol === 'https:' || u.protocol === 'http:';
-  } catch {
-    return false;
-  }
 }
 
 function checkSemantics(config: ParsedConfig): ConfigProblem[] {

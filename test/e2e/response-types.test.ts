@@ -90,6 +90,13 @@ async function run(o: FlowOptions) {
   return { where: 'query' as const, params: location.searchParams, response };
 }
 
+/** openid-client configured for the hybrid client from discovery (http issuer: development only). */
+function hybridRp(): Promise<oidc.Configuration> {
+  return oidc.discovery(new URL(t.issuer), hybrid.client_id, hybrid.client_secret, undefined, {
+    execute: [oidc.allowInsecureRequests],
+  });
+}
+
 async function redeem(code: string, issuer = t.issuer) {
   return postForm(
     `${issuer}/token`,
@@ -180,15 +187,7 @@ describe('Implicit OP (oidcc-server with response_type id_token and id_token tok
   });
 
   test('openid-client implicitAuthentication accepts the response', async () => {
-    const config = await oidc.discovery(
-      new URL(t.issuer),
-      hybrid.client_id,
-      hybrid.client_secret,
-      undefined,
-      {
-        execute: [oidc.allowInsecureRequests],
-      },
-    );
+    const config = await hybridRp();
     oidc.useIdTokenResponseType(config);
     const nonce = oidc.randomNonce();
     const state = oidc.randomState();
@@ -248,15 +247,7 @@ describe('Hybrid OP (oidcc-server with code id_token, code token, code id_token 
   });
 
   test('openid-client hybrid flow (useCodeIdTokenResponseType) with form_post', async () => {
-    const config = await oidc.discovery(
-      new URL(t.issuer),
-      hybrid.client_id,
-      hybrid.client_secret,
-      undefined,
-      {
-        execute: [oidc.allowInsecureRequests],
-      },
-    );
+    const config = await hybridRp();
     oidc.useCodeIdTokenResponseType(config);
     const nonce = oidc.randomNonce();
     const state = oidc.randomState();
