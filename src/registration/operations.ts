@@ -1,6 +1,7 @@
 // Registering, reading, updating and deleting a client (RFC 7591 §3, RFC 7592 §2), independent of HTTP: validate the
 // metadata first, then one store step through the client registry, which every process sharing the store sees.
 import { constantTimeEqual, sha256 } from '../crypto/hash.js';
+import { isSigningAlg } from '../crypto/keys.js';
 import { randomToken } from '../crypto/random.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import type { Provider } from '../provider/provider.js';
@@ -87,6 +88,15 @@ async function checkRemoteMetadata(provider: Provider, metadata: ClientMetadata)
   }
 }
 
+/**
+ * A key for each algorithm the client will have things signed with, before it gets its credentials: its first ID
+ * token then verifies against a JWK Set that already publishes the key (other processes reload within seconds).
+ */
+async function ensureSigningKeys(provider: Provider, metadata: ClientMetadata): Promise<void> {
+  for (const alg of [metadata.id_token_signed_response_alg, metadata.userinfo_signed_response_alg])
+    if (isSigningAlg(alg)) await provider.keys.ensure(alg);
+}
+
 /** RFC 7591 §3.1-3.2: a new client with a server-assigned client_id, secret and registration access token. */
 export async function registerClient(
   provider: Provider,
@@ -97,6 +107,7 @@ export async function registerClient(
   const clientId = randomToken(16);
   const metadata = parseRegistration(input, clientId, usesSecret, policy(provider));
   await checkRemoteMetadata(provider, metadata);
+  await ensureSigningKeys(provider, metadata);
   // Security checklist C4: 32 random bytes (43 characters), kept only as a keyed hash (and encrypted for
   // client_secret_jwt, which needs the secret itself as its HMAC key).
   const secret = usesSecret(metadata.token_endpoint_auth_method) ? randomToken(32) : undefined;
@@ -154,6 +165,7 @@ export async function updateClient(
     (method !== 'client_secret_jwt' || current.secretEncrypted !== undefined);
   const metadata = parseRegistration(input, current.clientId, usesSecret, policy(provider));
   await checkRemoteMetadata(provider, metadata);
+  await ensureSigningKeys(provider, metadata);
   const method = metadata.token_endpoint_auth_method ?? 'client_secret_basic';
   let newSecret: string | undefined;
   let sealed: Pick<ClientRecord, 'secretHash' | 'secretEncrypted'>;

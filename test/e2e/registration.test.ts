@@ -411,6 +411,23 @@ async function codeFlow(config: oidc.Configuration, redirectUri: string, scope =
 }
 
 describe('registered clients in the code flow (openid-client)', () => {
+  test('a client asking for an algorithm not in use yet finds its key published when registration answers', async () => {
+    const jwk = async () =>
+      ((await (await fetch(local(open, `${open.issuer}/jwk`))).json()) as { keys: { alg: string }[] }).keys;
+    assert.equal(
+      (await jwk()).some((k) => k.alg === 'ES512'),
+      false,
+    );
+    await registered(open, {
+      redirect_uris: ['https://rp-es512.example/cb'],
+      id_token_signed_response_alg: 'ES512',
+    });
+    assert.equal(
+      (await jwk()).some((k) => k.alg === 'ES512'),
+      true,
+    );
+  });
+
   test('oidcc-server: registered with client_secret_basic, then code, tokens and UserInfo', async () => {
     const config = await oidc.dynamicClientRegistration(
       new URL(open.issuer),
