@@ -8,7 +8,7 @@ import { OAuthError } from '../errors/oauth-error.js';
 import { FormParams } from '../http/form.js';
 import type { Provider } from '../provider/provider.js';
 import { readCookie } from '../session/cookies.js';
-import { checkFormPost } from '../session/form-guard.js';
+import { checkFormPost, formRefused } from '../session/form-guard.js';
 import { type ActiveSession, currentSession, startSession } from '../session/session.js';
 import type { InteractionRecord } from '../store/types.js';
 import { claimsBeyondScope } from '../tokens/claims.js';
@@ -29,15 +29,6 @@ const expired = () =>
     'invalid_request',
     'This sign-in request has expired or was already used. Return to the application and start again.',
   );
-const forbidden = (detail: string) =>
-  new OAuthError(
-    'access_denied',
-    'The form could not be accepted. Return to the application and start again.',
-    {
-      status: 403,
-      detail,
-    },
-  );
 
 async function loadPending(provider: Provider, request: FastifyRequest): Promise<Pending> {
   const { uid } = request.params as { uid: string };
@@ -45,7 +36,7 @@ async function loadPending(provider: Provider, request: FastifyRequest): Promise
   if (!interaction || interaction.expiresAt <= provider.clock.now()) throw expired();
   const binding = readCookie(provider, request, 'bind');
   if (binding === undefined || !constantTimeEqual(sha256(binding), interaction.bindingHash))
-    throw forbidden('interaction opened in another browser');
+    throw formRefused('interaction opened in another browser');
   const current = await currentSession(provider, request);
   const session = current && current.record.idHash === interaction.sessionIdHash ? current : undefined;
   return { interaction, binding, csrf: provider.mac(`csrf:${interaction.id}:${binding}`), session };
@@ -133,7 +124,7 @@ async function login(
 }
 
 async function decide(provider: Provider, reply: FastifyReply, p: Pending, decision: string) {
-  if (!p.session) throw forbidden('consent without a session bound to this interaction');
+  if (!p.session) throw formRefused('consent without a session bound to this interaction');
   const authz = p.interaction.request;
   if (decision === 'allow') {
     // The consent stands; but a consent page left open must not outlive max_age: past it, the user logs in again
