@@ -83,7 +83,7 @@ async function rotateKey(config: Config, providerName: string | undefined, alg: 
     process.stderr.write(`gatehouse: --alg must be one of ${supportedSigningAlgs.join(', ')}\n`);
     return 2;
   }
-  const store = openStore(config.storage);
+  const store = await openStore(config.storage);
   try {
     process.stdout.write(`${await rotateProviderKey(settings, store, chosen, systemClock.now())}\n`);
     return 0;
@@ -104,7 +104,7 @@ async function listKeys(config: Config, providerName: string | undefined) {
     process.stderr.write(`gatehouse: no configured provider is named ${providerName}\n`);
     return 2;
   }
-  const store = openStore(config.storage);
+  const store = await openStore(config.storage);
   try {
     const rows = [['PROVIDER', 'KID', 'ALG', 'CREATED', 'STATE', 'UNPUBLISHED AT']];
     for (const p of providers)

@@ -7,6 +7,7 @@ import { registerRoutes } from './endpoints/routes.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
 import { createProvider, type Provider } from './provider/provider.js';
+import { StoreUnavailableError } from './store/errors.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/types.js';
 import { checkConfiguredSectors } from './subjects/configured-sectors.js';
@@ -28,14 +29,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const cleanupIntervalMs = 10 * 60 * 1000;
+/**
+ * How often expired rows are swept. Often, so each sweep is small: it deletes in short indexed batches and yields
+ * between them, so requests are never stalled behind it (issue 7 point 6).
+ */
+const cleanupIntervalMs = 60 * 1000;
 
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const clock = options.clock ?? systemClock;
   // Sector documents are fetched before anything else: a bad one stops the start like any configuration error.
   const sectorProblems = await checkConfiguredSectors(config);
   if (sectorProblems.length > 0) throw new ConfigError(sectorProblems);
-  const store = options.store ?? openStore(config.storage);
+  const store = options.store ?? (await openStore(config.storage, clock));
   try {
     const providers: Provider[] = [];
     for (const settings of config.providers) {
@@ -76,8 +81,21 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const host = config.server.host.includes(':') ? `[${config.server.host}]` : config.server.host;
     const listenUrl = `${tls ? 'https' : 'http'}://${host}:${port}`;
 
+    let sweeping = false;
     const cleanup = setInterval(() => {
-      store.deleteExpired(clock.now()).catch((err: unknown) => app.log.error({ err }, 'cleanup failed'));
+      // A sweep still running (a large backlog) is not joined by a second one.
+      if (sweeping) return;
+      sweeping = true;
+      store
+        .deleteExpired(clock.now())
+        .catch((err: unknown) =>
+          err instanceof StoreUnavailableError
+            ? app.log.warn({ detail: err.message }, 'cleanup skipped: store unavailable')
+            : app.log.error({ err }, 'cleanup failed'),
+        )
+        .finally(() => {
+          sweeping = false;
+        });
     }, cleanupIntervalMs);
     cleanup.unref();
     // Key rotation (`gatehouse keys rotate`, maybe from another process): sign with the newest key within seconds.
@@ -85,7 +103,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       for (const p of providers)
         p.keys
           .reload()
-          .catch((err: unknown) => app.log.error({ err, provider: p.name }, 'key reload failed'));
+          .catch((err: unknown) =>
+            err instanceof StoreUnavailableError
+              ? app.log.warn(
+                  { detail: err.message, provider: p.name },
+                  'key reload skipped: store unavailable',
+                )
+              : app.log.error({ err, provider: p.name }, 'key reload failed'),
+          );
     }, keyReloadIntervalMs);
     keyReload.unref();
 

@@ -331,12 +331,60 @@ export const serverSchema = z
     allowPrivateNetworkFetch: false,
   });
 
+/**
+ * Where everything is kept. One flat object, so `storage.path` stays a plain string for SQLite tooling; a key of the
+ * other driver is refused by the check below, which names the key.
+ */
 export const storageSchema = z
   .strictObject({
-    driver: z.enum(['sqlite']).default('sqlite'),
-    path: z.string().min(1).default('./data/gatehouse.db'),
+    /** `sqlite`: one file, one process (default). `postgres`: several processes share one PostgreSQL 15 or later. */
+    driver: z.enum(['sqlite', 'postgres']).default('sqlite'),
+    /** SQLite only: the database file (default `./data/gatehouse.db`); its folder is created. */
+    path: z.string().min(1).optional(),
+    /**
+     * SQLite only: `PRAGMA synchronous` in WAL mode. `normal` (default) survives a crash of the process, but a power
+     * loss or OS crash may lose the last commits (never corrupts the file); `full` syncs every commit to disk, so a
+     * token once returned survives a power loss too, at a cost per write.
+     */
+    synchronous: z.enum(['normal', 'full']).optional(),
+    /** PostgreSQL only, required: `postgres://user:password@host:port/database`; `${ENV}` keeps the password out. */
+    url: z.string().min(1).optional(),
+    /** PostgreSQL only: connections per process (default 10); N processes open up to N x poolSize. */
+    poolSize: z.preprocess(fromEnv, z.number().int().min(1).max(1000)).optional(),
+    /**
+     * PostgreSQL only: the longest a statement, or a wait for a pooled connection, may take (default 5000 ms); past
+     * it the request fails with 503 instead of hanging (PostgreSQL `statement_timeout`).
+     */
+    statementTimeoutMs: z.preprocess(fromEnv, z.number().int().min(100).max(600_000)).optional(),
   })
-  .default({ driver: 'sqlite', path: './data/gatehouse.db' });
+  .superRefine((s, ctx) => {
+    const only = (key: keyof typeof s, driver: string) => {
+      if (s[key] !== undefined)
+        ctx.addIssue({ code: 'custom', path: [key], message: `only for driver ${driver}` });
+    };
+    if (s.driver === 'postgres') {
+      if (s.url === undefined)
+        ctx.addIssue({ code: 'custom', path: ['url'], message: 'required for driver postgres' });
+      // The URL itself is never echoed: it may hold a password.
+      else if (!/^postgres(ql)?:\/\//.test(s.url))
+        ctx.addIssue({ code: 'custom', path: ['url'], message: 'must be a postgres:// URL' });
+      only('path', 'sqlite');
+      only('synchronous', 'sqlite');
+    } else {
+      only('url', 'postgres');
+      only('poolSize', 'postgres');
+      only('statementTimeoutMs', 'postgres');
+    }
+  })
+  .transform((s) => ({
+    driver: s.driver,
+    path: s.path ?? './data/gatehouse.db',
+    synchronous: s.synchronous ?? 'normal',
+    url: s.url,
+    poolSize: s.poolSize ?? 10,
+    statementTimeoutMs: s.statementTimeoutMs ?? 5000,
+  }))
+  .prefault({});
 
 export const configSchema = z.strictObject({
   server: serverSchema,

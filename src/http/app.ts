@@ -7,7 +7,7 @@ import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { Store } from '../store/types.js';
 import { applyCors } from './cors.js';
-import { sendJsonError, sendPageError, setPageHeaders, toOAuthError } from './errors.js';
+import { logRequestFailure, sendJsonError, sendPageError, setPageHeaders, toOAuthError } from './errors.js';
 import { decodeUtf8, FormSyntaxError, parseForm } from './form.js';
 import type { Metrics } from './metrics.js';
 
@@ -116,7 +116,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.setErrorHandler((err, request, reply) => {
     const oauth = toOAuthError(err);
     request.oauthError = oauth;
-    if (oauth.status >= 500) request.log.error({ err, detail: oauth.detail }, 'request failed');
+    logRequestFailure(request.log, err, oauth);
     if (request.routeOptions.config.kind === 'page') return sendPageError(reply, oauth);
     return sendJsonError(reply, oauth);
   });

@@ -378,6 +378,11 @@ export interface ReplayStore {
   ): Promise<boolean>;
 }
 
+/**
+ * Every store. Any method may reject with StoreUnavailableError (src/store/errors.ts) when the database cannot answer
+ * now (locked past its timeout, an I/O error, a full disk, the server down): the HTTP layer answers 503
+ * temporarily_unavailable with Retry-After. Any other rejection is a fault (500).
+ */
 export interface Store
   extends KeyStore,
     ReplayStore,
@@ -388,9 +393,16 @@ export interface Store
     ConsentStore,
     CodeStore,
     TokenStore {
-  /** Answers when the database does (for /healthz). */
+  /**
+   * Answers when the database does and could take a write now (for /healthz); rejects with StoreUnavailableError
+   * otherwise. /healthz also gives up after its own short deadline.
+   */
   ping(): Promise<void>;
-  /** Removes rows that expired before `now`. */
+  /**
+   * Removes rows that expired before `now` (codes a day later, for replay detection): sessions and their grants,
+   * interactions, access and refresh tokens, used `jti`s, codes. In small indexed batches that each hold the write
+   * lock briefly, yielding between them so requests are answered meanwhile; answers how many rows went.
+   */
   deleteExpired(now: EpochSeconds): Promise<number>;
   close(): Promise<void>;
 }

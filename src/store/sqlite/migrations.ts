@@ -111,4 +111,16 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE access_tokens ADD COLUMN details TEXT NOT NULL DEFAULT '{}';
   `,
+  // Bounded growth (issue 7 point 6): the sweep finds expired rows by index, in small batches, instead of scanning
+  // whole tables; the refresh grace path finds a successor's access token by refresh_hash without a scan.
+  `
+  CREATE INDEX sessions_expires ON sessions (expires_at);
+  CREATE INDEX session_grants_expires ON session_grants (expires_at);
+  CREATE INDEX interactions_expires ON interactions (expires_at);
+  CREATE INDEX access_tokens_expires ON access_tokens (expires_at);
+  CREATE INDEX refresh_tokens_expires ON refresh_tokens (expires_at);
+  CREATE INDEX used_jtis_expires ON used_jtis (expires_at);
+  CREATE INDEX authorization_codes_expires ON authorization_codes (expires_at);
+  CREATE INDEX access_tokens_refresh ON access_tokens (provider, refresh_hash);
+  `,
 ];

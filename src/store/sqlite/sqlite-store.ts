@@ -24,6 +24,7 @@ import type {
   UserRecord,
 } from '../types.js';
 import { migrations } from './migrations.js';
+import { translateErrorsOf, translateSqliteError } from './unavailable.js';
 
 type Row = Record<string, unknown>;
 const str = (v: unknown): string => v as string;
@@ -107,17 +108,46 @@ function toClientRecord(r: Row): ClientRecord {
   };
 }
 
-/** Seconds a code row outlives its expiry, for replay detection. */
-const codeReplayMemory = 86400;
-
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. */
   path: string;
+  /**
+   * How long a statement waits for a lock another connection or process holds before the store gives up with
+   * StoreUnavailableError (503 on the wire). better-sqlite3 waits synchronously, so this also bounds how long one
+   * locked write stalls this process. Default 5000.
+   */
+  busyTimeoutMs?: number;
+  /** `PRAGMA synchronous` (WAL): `normal` survives a process crash, `full` also a power loss. Default `normal`. */
+  synchronous?: 'normal' | 'full';
+  /** Rows `deleteExpired` removes per statement before yielding to requests. Default 500. */
+  sweepBatchSize?: number;
 }
+
+/** The write-lock wait of `ping`: a health check answers within about this long, whatever the busy timeout. */
+const pingBusyTimeoutMs = 1000;
+
+/**
+ * Swept tables with each one's key columns (the tables are WITHOUT ROWID, so batches are chosen by key) and how long
+ * a row outlives its expiry. Used codes stay a day past expiry, so a late replay still revokes what they issued
+ * (RFC 6749 §4.1.2). Each table has an index on expires_at (migration 7), so a batch never scans the table.
+ */
+const sweptTables: readonly { table: string; key: string; keep: number }[] = [
+  { table: 'sessions', key: 'provider, id_hash', keep: 0 },
+  { table: 'session_grants', key: 'provider, sid, grant_id', keep: 0 },
+  { table: 'interactions', key: 'provider, id', keep: 0 },
+  { table: 'access_tokens', key: 'provider, token_hash', keep: 0 },
+  { table: 'refresh_tokens', key: 'provider, token_hash', keep: 0 },
+  { table: 'used_jtis', key: 'provider, namespace, jti', keep: 0 },
+  { table: 'authorization_codes', key: 'provider, code_hash', keep: 86400 },
+];
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s;
+  private readonly busyTimeoutMs: number;
+  private readonly sweepBatchSize: number;
+  /** One batched DELETE per swept table; each removes at most sweepBatchSize expired rows. */
+  private readonly sweeps: readonly { keep: number; run: Database.Statement }[];
   /** Statements and transactions of dynamically registered clients (RFC 7591/7592). */
   private readonly reg;
   private readonly insertTokensTx: (provider: string, tokens: IssuedTokens) => void;
@@ -145,17 +175,32 @@ export class SqliteStore implements Store {
   private readonly rotateKeyTx: (provider: string, key: SigningKeyRecord, retireAt: number) => void;
 
   constructor(options: SqliteStoreOptions) {
+    this.busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+    this.sweepBatchSize = options.sweepBatchSize ?? 500;
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode survives a crash of the process; FULL would also survive power loss at a cost per commit.
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.pragma('foreign_keys = ON');
-    this.migrate();
+    try {
+      this.db = new Database(options.path);
+      // The busy timeout first: another process may hold the lock while this one switches to WAL or migrates.
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      this.db.pragma('journal_mode = WAL');
+      // NORMAL in WAL mode survives a crash of the process; FULL also survives power loss at a cost per commit.
+      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (err) {
+      throw translateSqliteError(err);
+    }
+    this.sweeps = sweptTables.map(({ table, key, keep }) => ({
+      keep,
+      run: this.db.prepare(
+        `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE expires_at < ? LIMIT ?)`,
+      ),
+    }));
     this.reg = this.prepareRegistration();
 
     const db = this.db;
+    // INDEXED BY below: every key starts with `provider`, so without statistics SQLite prefers a range of the primary
+    // key (all of one provider's rows) to a secondary index; these paths must stay index lookups as tables grow.
     this.s = {
       getSecret: db.prepare('SELECT value FROM secrets WHERE provider = ? AND name = ?').pluck(),
       insertSecret: db.prepare('INSERT OR IGNORE INTO secrets (provider, name, value) VALUES (?, ?, ?)'),
@@ -207,7 +252,8 @@ export class SqliteStore implements Store {
       ),
       deleteSessionGrants: db.prepare('DELETE FROM session_grants WHERE provider = ? AND sid = ?'),
       consumeCodesByGrant: db.prepare(
-        'UPDATE authorization_codes SET consumed_at = ? WHERE provider = ? AND grant_id = ? AND consumed_at IS NULL',
+        `UPDATE authorization_codes INDEXED BY authorization_codes_grant SET consumed_at = ?
+         WHERE provider = ? AND grant_id = ? AND consumed_at IS NULL`,
       ),
       insertInteraction: db.prepare(
         `INSERT INTO interactions (provider, id, binding_hash, request, session_id_hash, created_at, expires_at)
@@ -259,17 +305,18 @@ export class SqliteStore implements Store {
       ),
       usedChildren: db
         .prepare(
-          'SELECT count(*) FROM refresh_tokens WHERE provider = ? AND parent_hash = ? AND consumed_at IS NOT NULL',
+          `SELECT count(*) FROM refresh_tokens INDEXED BY refresh_tokens_parent
+           WHERE provider = ? AND parent_hash = ? AND consumed_at IS NOT NULL`,
         )
         .pluck(),
       revokeLiveChildrenAccess: db.prepare(
-        `UPDATE access_tokens SET revoked_at = ?
+        `UPDATE access_tokens INDEXED BY access_tokens_refresh SET revoked_at = ?
          WHERE provider = ? AND revoked_at IS NULL AND refresh_hash IN (
-           SELECT token_hash FROM refresh_tokens
+           SELECT token_hash FROM refresh_tokens INDEXED BY refresh_tokens_parent
            WHERE provider = ? AND parent_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL)`,
       ),
       revokeLiveChildren: db.prepare(
-        `UPDATE refresh_tokens SET revoked_at = ?
+        `UPDATE refresh_tokens INDEXED BY refresh_tokens_parent SET revoked_at = ?
          WHERE provider = ? AND parent_hash = ? AND consumed_at IS NULL AND revoked_at IS NULL`,
       ),
       revokeAccess: db.prepare(
@@ -281,12 +328,15 @@ export class SqliteStore implements Store {
          WHERE used_jtis.expires_at <= ?`,
       ),
       revokeAccessByGrant: db.prepare(
-        'UPDATE access_tokens SET revoked_at = ? WHERE provider = ? AND grant_id = ? AND revoked_at IS NULL',
+        `UPDATE access_tokens INDEXED BY access_tokens_grant SET revoked_at = ?
+         WHERE provider = ? AND grant_id = ? AND revoked_at IS NULL`,
       ),
       revokeRefreshByGrant: db.prepare(
-        'UPDATE refresh_tokens SET revoked_at = ? WHERE provider = ? AND grant_id = ? AND revoked_at IS NULL',
+        `UPDATE refresh_tokens INDEXED BY refresh_tokens_grant SET revoked_at = ?
+         WHERE provider = ? AND grant_id = ? AND revoked_at IS NULL`,
       ),
-      ping: db.prepare('SELECT 1').pluck(),
+      // Reads a page of the file (SELECT 1 would answer without touching it).
+      ping: db.prepare('SELECT count(*) FROM sqlite_schema').pluck(),
     };
 
     const s = this.s;
@@ -407,7 +457,15 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
-    this.s.ping.get();
+    // Reading proves the file answers; taking the write lock and letting it go at once proves a write could commit
+    // now. A lock held elsewhere past the short wait, or a read-only or failing disk, shows here, not in `SELECT 1`.
+    this.db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, pingBusyTimeoutMs)}`);
+    try {
+      this.s.ping.get();
+      this.db.transaction(() => undefined).immediate();
+    } finally {
+      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    }
   }
 
   async close(): Promise<void> {
@@ -415,22 +473,17 @@ export class SqliteStore implements Store {
   }
 
   async deleteExpired(now: EpochSeconds): Promise<number> {
-    const tables = [
-      'sessions',
-      'session_grants',
-      'interactions',
-      'access_tokens',
-      'refresh_tokens',
-      'used_jtis',
-    ];
     let removed = 0;
-    for (const table of tables) {
-      removed += this.db.prepare(`DELETE FROM ${table} WHERE expires_at < ?`).run(now).changes;
+    for (const sweep of this.sweeps) {
+      for (;;) {
+        // Each batch is its own short write (an indexed range, at most sweepBatchSize rows), so no lock is held long.
+        const changes = sweep.run.run(now - sweep.keep, this.sweepBatchSize).changes;
+        removed += changes;
+        if (changes < this.sweepBatchSize) break;
+        // better-sqlite3 is synchronous: yield between batches so requests waiting on the event loop are answered.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
     }
-    // Used codes stay a day past expiry, so a late replay still revokes what they issued (RFC 6749 §4.1.2).
-    removed += this.db
-      .prepare('DELETE FROM authorization_codes WHERE expires_at < ?')
-      .run(now - codeReplayMemory).changes;
     return removed;
   }
 
@@ -826,3 +879,6 @@ export class SqliteStore implements Store {
     this.revokeGrantTx(provider, grantId, now);
   }
 }
+
+// Every async (public) method turns SQLite's lock and I/O failures into StoreUnavailableError (503 on the wire).
+translateErrorsOf(SqliteStore.prototype);

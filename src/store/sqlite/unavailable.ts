@@ -1,0 +1,55 @@
+// Turns SQLite's "cannot answer now" failures into StoreUnavailableError at the store boundary (issue 7 point 5).
+import { StoreUnavailableError } from '../errors.js';
+
+/**
+ * Result codes (primary, so extended codes such as SQLITE_IOERR_WRITE or SQLITE_BUSY_SNAPSHOT match too) that mean
+ * the database is there but cannot answer right now: locked past the busy timeout, an I/O error, a full disk, a file
+ * that cannot be opened. A retry later may succeed, so the client gets 503, not a 500.
+ */
+const unavailableCodes = new Set([
+  'SQLITE_BUSY',
+  'SQLITE_LOCKED',
+  'SQLITE_IOERR',
+  'SQLITE_FULL',
+  'SQLITE_CANTOPEN',
+  'SQLITE_PROTOCOL',
+  'SQLITE_NOMEM',
+  'SQLITE_READONLY',
+]);
+
+function primaryCode(code: string): string {
+  const m = /^SQLITE_[A-Z]+/.exec(code);
+  return m ? m[0] : code;
+}
+
+/** The error to throw for `err`: a StoreUnavailableError for the codes above, anything else unchanged. */
+export function translateSqliteError(err: unknown): unknown {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !unavailableCodes.has(primaryCode(code))) return err;
+  // SQLite's message names the condition ("database is locked", "disk I/O error"), never row data.
+  return new StoreUnavailableError(`SQLite: ${code}: ${(err as Error).message}`, { cause: err });
+}
+
+type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
+
+/**
+ * Wraps every async method of a store class's prototype (the public store interface: each method is `async`), so
+ * errors are translated once at the boundary instead of around each statement. Synchronous helpers are left alone.
+ */
+export function translateErrorsOf(prototype: object): void {
+  for (const name of Object.getOwnPropertyNames(prototype)) {
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+    const method = descriptor?.value as AnyMethod | undefined;
+    if (typeof method !== 'function' || method.constructor.name !== 'AsyncFunction') continue;
+    Object.defineProperty(prototype, name, {
+      ...descriptor,
+      value: async function (this: unknown, ...args: unknown[]) {
+        try {
+          return await method.apply(this, args);
+        } catch (err) {
+          throw translateSqliteError(err);
+        }
+      },
+    });
+  }
+}
