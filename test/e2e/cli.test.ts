@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { type TestStorage, testStorage } from '../helpers/server.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'gatehouse.js');
 let dir: string;
@@ -19,9 +20,10 @@ function configFile(name: string, text: string): string {
   return file;
 }
 
-const good = (port: number, db: string) => `
+// The storage block is JSON, which YAML reads as a flow mapping: a SQLite file or a PostgreSQL URL (testStorage).
+const good = (port: number, storage: TestStorage) => `
 server: { host: 127.0.0.1, port: ${port} }
-storage: { driver: sqlite, path: ${db} }
+storage: ${JSON.stringify(storage)}
 providers:
   - name: default
     clients:
@@ -34,8 +36,8 @@ providers:
 `;
 
 describe('gatehouse check', () => {
-  test('exits 0 on a valid file', () => {
-    const file = configFile('good.yaml', good(8080, join(dir, 'a.db')));
+  test('exits 0 on a valid file', async () => {
+    const file = configFile('good.yaml', good(8080, await testStorage(join(dir, 'a'))));
     const r = spawnSync(process.execPath, [bin, 'check', '--config', file], {
       env: { ...process.env, DEMO_SECRET: 'secret-from-env' },
       encoding: 'utf8',
@@ -87,7 +89,7 @@ describe('gatehouse serve', () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     const port = (blocker.address() as { port: number }).port;
-    const file = configFile('busy.yaml', good(port, join(dir, 'busy.db')));
+    const file = configFile('busy.yaml', good(port, await testStorage(join(dir, 'busy'))));
     const r = spawnSync(process.execPath, [bin, 'serve', '--config', file], {
       env: { ...process.env, DEMO_SECRET: 'secret-from-env' },
       encoding: 'utf8',
@@ -99,7 +101,7 @@ describe('gatehouse serve', () => {
   });
 
   test('prints "listening on", serves, and exits 0 on SIGTERM without printing secrets', async () => {
-    const file = configFile('serve.yaml', good(0, join(dir, 'serve.db')));
+    const file = configFile('serve.yaml', good(0, await testStorage(join(dir, 'serve'))));
     const child = spawn(process.execPath, [bin, 'serve', '--config', file], {
       env: { ...process.env, DEMO_SECRET: 'secret-from-env' },
     });

@@ -15,7 +15,7 @@ import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { translateSqliteError } from '../../src/store/sqlite/unavailable.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { call } from '../helpers/http.js';
-import { alice, demoClient } from '../helpers/server.js';
+import { alice, demoClient, testStorage } from '../helpers/server.js';
 import { authorizeUrl, basic, pkcePair } from '../helpers/user-agent.js';
 
 const machine = {
@@ -42,6 +42,7 @@ function tokenRequest(baseUrl: string): Promise<Response> {
   });
 }
 
+// SQLite on either GATEHOUSE_TEST_STORE: it holds SQLite's write lock (PostgreSQL stopped: postgres.test.ts).
 describe('a store that cannot answer', () => {
   let server: RunningServer;
   let store: SqliteStore;
@@ -139,6 +140,7 @@ describe('a store that cannot answer', () => {
   });
 });
 
+// SQLite's own error codes and file: nothing here touches PostgreSQL (its errors: test/store/postgres.test.ts).
 describe('SQLite failures the store reports as unavailable', () => {
   test('lock, I/O, full-disk and open failures become StoreUnavailableError; other errors stay as they are', () => {
     for (const code of [
@@ -159,6 +161,7 @@ describe('SQLite failures the store reports as unavailable', () => {
   });
 });
 
+// The hang is a wrapper around the store, alike for either driver: SQLite on either GATEHOUSE_TEST_STORE.
 describe('a store that hangs', () => {
   test('/healthz answers 503 after its short deadline instead of hanging with the store', async () => {
     const path = join(dir, 'hanging.db');
@@ -192,13 +195,14 @@ describe('SIGKILL', () => {
   let configFile: string;
   const children: ChildProcess[] = [];
 
-  before(() => {
+  before(async () => {
     configFile = join(dir, 'kill.json');
     writeFileSync(
       configFile,
       JSON.stringify({
         server: { host: '127.0.0.1', port: 0 },
-        storage: { driver: 'sqlite', path: join(dir, 'kill.db') },
+        // The store under test: a SQLite file, or PostgreSQL with GATEHOUSE_TEST_STORE=postgres.
+        storage: await testStorage(join(dir, 'kill')),
         providers: [{ name: 'default', clients: [machine], users: [] }],
       }),
     );

@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { defaultProvider, demoClient, startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  defaultProvider,
+  demoClient,
+  startTestServer,
+  type TestServer,
+  testStorage,
+} from '../helpers/server.js';
 import { authorizeUrl, basic, postForm, signIn, UserAgent } from '../helpers/user-agent.js';
 
 let t: TestServer;
@@ -154,10 +160,10 @@ describe('restart', () => {
 
 describe('signing keys at rest', () => {
   test('are stored encrypted, and a different secretEncryptionKey is a clear start-up error', async () => {
-    const { SqliteStore } = await import('../../src/store/sqlite/sqlite-store.js');
+    const { openStore } = await import('../../src/store/open.js');
     const { buildConfig } = await import('../../src/config/load.js');
     const { startServer } = await import('../../src/server.js');
-    const store = new SqliteStore({ path: t.config.storage.path });
+    const store = await openStore(t.config.storage);
     const keys = await store.listSigningKeys('one');
     await store.close();
     assert.ok(keys.length > 0);
@@ -167,7 +173,7 @@ describe('signing keys at rest', () => {
     }
     const other = buildConfig({
       server: { host: '127.0.0.1', port: 0 },
-      storage: { driver: 'sqlite', path: t.config.storage.path },
+      storage: await testStorage(t.dir),
       providers: [{ ...defaultProvider('one'), secretEncryptionKey: 'a-different-key-0123456789abcdefghij' }],
     });
     await assert.rejects(startServer(other), /cannot decrypt signing key .*secretEncryptionKey/);

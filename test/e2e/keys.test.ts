@@ -6,15 +6,20 @@ import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { createLocalJWKSet, decodeProtectedHeader, type JWK, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { buildConfig, ConfigError } from '../../src/config/load.js';
 import { SigningKeys } from '../../src/crypto/keys.js';
 import { SecretBox } from '../../src/crypto/secret-box.js';
-import { SqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { alice, startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  alice,
+  openTestStore,
+  queryTestDatabase,
+  startTestServer,
+  type TestServer,
+  testStorage,
+} from '../helpers/server.js';
 import { basic, obtainCode, postForm, signIn, UserAgent } from '../helpers/user-agent.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'gatehouse.js');
@@ -246,13 +251,10 @@ describe('key rotation with the gatehouse command (oidcc-server-rotate-keys, che
   let newKid: string;
   let oldIdToken: string;
 
-  before(() => {
+  before(async () => {
     // The file the operator would point the command at: the same store and provider as the running server.
     configFile = join(t.dir, 'keys.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({ storage: { driver: 'sqlite', path: join(t.dir, 'gatehouse.db') }, providers }),
-    );
+    writeFileSync(configFile, JSON.stringify({ storage: await testStorage(t.dir), providers }));
   });
 
   test('keys rotate prints a new kid; within 10 s the server signs with it, both kids published; old tokens verify', async () => {
@@ -310,7 +312,7 @@ describe('key rotation with the gatehouse command (oidcc-server-rotate-keys, che
     assert.equal(set.keys.length, 5);
   });
 
-  test('keys list shows signing, published only and retired', () => {
+  test('keys list shows signing, published only and retired', async () => {
     const list = () => {
       const r = runCli(['keys', 'list', '--config', configFile, '--provider', 'default']);
       assert.equal(r.status, 0, r.stderr);
@@ -326,12 +328,10 @@ describe('key rotation with the gatehouse command (oidcc-server-rotate-keys, che
     assert.doesNotMatch(first, /"d"|private/);
 
     // The command reads the real clock: put the old key's retire time in the past, as if its tokens had expired.
-    const db = new Database(join(t.dir, 'gatehouse.db'));
-    db.prepare('UPDATE signing_keys SET retire_at = ? WHERE kid = ?').run(
+    await queryTestDatabase(t.config.storage, 'UPDATE signing_keys SET retire_at = ? WHERE kid = ?', [
       Math.floor(Date.now() / 1000) - 1,
       oldKid,
-    );
-    db.close();
+    ]);
     assert.match(row(list(), oldKid), /\bretired\b/);
   });
 
@@ -357,7 +357,7 @@ describe('key rotation with the gatehouse command (oidcc-server-rotate-keys, che
     writeFileSync(
       file,
       JSON.stringify({
-        storage: { driver: 'sqlite', path: join(t.dir, 'gatehouse.db') },
+        storage: await testStorage(t.dir),
         providers: [{ ...providers[0], secretEncryptionKey: 'another-key-0123456789abcdef0123456789' }],
       }),
     );
@@ -365,16 +365,15 @@ describe('key rotation with the gatehouse command (oidcc-server-rotate-keys, che
     const r = runCli(['keys', 'rotate', '--config', file, '--provider', 'default']);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /cannot decrypt signing key/);
-    const db = new Database(join(t.dir, 'gatehouse.db'), { readonly: true });
-    const count = db.prepare('SELECT count(*) AS n FROM signing_keys').get() as { n: number };
-    db.close();
-    assert.equal(count.n, before + 1, 'nothing stored: the published keys plus the retired one');
+    const [count] = await queryTestDatabase(t.config.storage, 'SELECT count(*) AS n FROM signing_keys');
+    assert.equal(Number(count?.n), before + 1, 'nothing stored: the published keys plus the retired one');
   });
 });
 
 describe('SigningKeys', () => {
   test('a key for an algorithm first used after start is generated once, stored and published', async () => {
-    const store = new SqliteStore({ path: ':memory:' });
+    // A store of its own on the driver under test: SQLite, or PostgreSQL with GATEHOUSE_TEST_STORE=postgres.
+    const store = await openTestStore(join(t.dir, 'signing-keys'));
     const options = {
       store,
       provider: 'p',

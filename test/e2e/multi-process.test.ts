@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { call, type Reply } from '../helpers/http.js';
-import { alice, demoClient, startTestServer, type TestServer } from '../helpers/server.js';
+import { alice, demoClient, startTestServer, type TestServer, testStorage } from '../helpers/server.js';
 import { authorizeUrl, basic, obtainCode, pkcePair, postForm } from '../helpers/user-agent.js';
 
 const machine = {
@@ -164,7 +164,7 @@ describe('two processes on one store', () => {
     writeFileSync(
       configFile,
       JSON.stringify({
-        storage: { driver: 'sqlite', path: join(a.dir, 'gatehouse.db') },
+        storage: await testStorage(a.dir),
         providers: providers(alice.password),
       }),
     );

@@ -13,7 +13,7 @@ import { startServer } from '../../src/server.js';
 import { checkSectorIdentifier, SectorIdentifierError } from '../../src/subjects/sector.js';
 import { isSubjectOf, subjectFor } from '../../src/subjects/subject.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { alice, startTestServer, type TestServer } from '../helpers/server.js';
+import { alice, startTestServer, type TestServer, testStorage } from '../helpers/server.js';
 import { basic, obtainCode, postForm, UserAgent } from '../helpers/user-agent.js';
 
 const bin = join(import.meta.dirname, '..', '..', 'bin', 'gatehouse.js');
@@ -191,7 +191,7 @@ describe('sector_identifier_uri (oidcc-registration-sector-uri / -sector-bad, ch
   test('a bad sector document stops the start with a configuration error at its key path', async () => {
     const config = buildConfig({
       server: { host: '127.0.0.1', port: 0, allowPrivateNetworkFetch: true },
-      storage: { driver: 'sqlite', path: join(t.dir, 'bad-sector.db') },
+      storage: await testStorage(join(t.dir, 'bad-sector')),
       providers: [
         {
           name: 'p',
@@ -220,7 +220,7 @@ describe('sector_identifier_uri (oidcc-registration-sector-uri / -sector-bad, ch
       file,
       JSON.stringify({
         server: { allowPrivateNetworkFetch: true },
-        storage: { path: join(t.dir, 'check.db') },
+        storage: await testStorage(join(t.dir, 'check')),
         providers: [
           {
             name: 'p',

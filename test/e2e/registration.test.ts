@@ -3,17 +3,21 @@
 // code flow (openid-client), management with the registration access token, restart and a second process.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { exportJWK, generateKeyPair } from 'jose';
 import * as oidc from 'openid-client';
 import { resolvesToPrivateAddress } from '../../src/registration/fetch-targets.js';
 import { call, type Reply } from '../helpers/http.js';
-import { alice, demoClient, startTestServer, type TestServer } from '../helpers/server.js';
+import {
+  alice,
+  databaseText,
+  demoClient,
+  queryTestDatabase,
+  startTestServer,
+  type TestServer,
+} from '../helpers/server.js';
 import { authorizeUrl, basic, pkcePair, postForm, signIn, UserAgent } from '../helpers/user-agent.js';
 
 const INITIAL_ACCESS_TOKEN = 'initial-access-token-0123456789abcdef';
@@ -748,29 +752,17 @@ describe('secrets at rest and in logs (checklist C4)', () => {
   test('the database holds only hashes of registration access tokens, and no secret in the clear', async () => {
     const j = await registered(open, { ...web, token_endpoint_auth_method: 'client_secret_jwt' });
     const token = j.registration_access_token as string;
-    const file = join(open.dir, 'gatehouse.db');
-    const db = new Database(file, { readonly: true });
-    try {
-      const row = db
-        .prepare(
-          'SELECT registration_token_hash, secret_hash, secret_encrypted FROM clients WHERE client_id = ?',
-        )
-        .get(j.client_id) as Record<string, string>;
-      assert.equal(row.registration_token_hash, createHash('sha256').update(token).digest('base64url'));
-      assert.notEqual(row.secret_hash, j.client_secret);
-      assert.ok(row.secret_encrypted, 'client_secret_jwt keeps its secret encrypted');
-    } finally {
-      db.close();
-    }
-    const bytes = ['', '-wal']
-      .map((suffix) => {
-        try {
-          return readFileSync(`${file}${suffix}`).toString('latin1');
-        } catch {
-          return '';
-        }
-      })
-      .join('');
+    const [row] = await queryTestDatabase(
+      open.config.storage,
+      'SELECT registration_token_hash, secret_hash, secret_encrypted FROM clients WHERE client_id = ?',
+      [j.client_id],
+    );
+    assert.ok(row, 'the client is stored');
+    assert.equal(row.registration_token_hash, createHash('sha256').update(token).digest('base64url'));
+    assert.notEqual(row.secret_hash, j.client_secret);
+    assert.ok(row.secret_encrypted, 'client_secret_jwt keeps its secret encrypted');
+    const bytes = await databaseText(open.config.storage);
+    assert.ok(bytes.includes(j.client_id as string), 'the scan reads what is stored');
     assert.ok(issued.length >= 10);
     for (const value of issued)
       assert.ok(!bytes.includes(value), 'an issued secret or token is in the database');
