@@ -8,6 +8,18 @@
 import pg from 'pg';
 import { systemClock } from '../../util/clock.js';
 import { StoreUnavailableError } from '../errors.js';
+import {
+  type Row,
+  splitScope,
+  toAccessToken,
+  toClient,
+  toCode,
+  toInteraction,
+  toRefreshToken,
+  toSession,
+  toSigningKey,
+  toUser,
+} from '../rows.js';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
@@ -27,18 +39,6 @@ import type {
   UserRecord,
 } from '../types.js';
 import { migrations } from './migrations.js';
-import {
-  type Row,
-  splitScope,
-  toAccessToken,
-  toClient,
-  toCode,
-  toInteraction,
-  toRefreshToken,
-  toSession,
-  toSigningKey,
-  toUser,
-} from './rows.js';
 import { isConnectionLost, isRetryable, translatePostgresError } from './unavailable.js';
 
 export interface PostgresStoreOptions {

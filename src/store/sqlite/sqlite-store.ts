@@ -2,15 +2,26 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import {
+  num,
+  type Row,
+  splitScope,
+  str,
+  toAccessToken,
+  toClient,
+  toCode,
+  toInteraction,
+  toRefreshToken,
+  toSession,
+  toSigningKey,
+  toUser,
+} from '../rows.js';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
-  AuthorizationRequest,
-  ClientMetadata,
   ClientRecord,
   EndedSession,
   EpochSeconds,
-  GrantDetails,
   InteractionRecord,
   IssuedTokens,
   RedeemResult,
@@ -25,88 +36,6 @@ import type {
 } from '../types.js';
 import { migrations } from './migrations.js';
 import { translateErrorsOf, translateSqliteError } from './unavailable.js';
-
-type Row = Record<string, unknown>;
-const str = (v: unknown): string => v as string;
-const num = (v: unknown): number => v as number;
-const optStr = (v: unknown): string | undefined =>
-  v === null || v === undefined ? undefined : (v as string);
-const optNum = (v: unknown): number | undefined =>
-  v === null || v === undefined ? undefined : (v as number);
-/** Scopes and audiences are stored space-joined: neither scope tokens nor URIs contain spaces. */
-const splitScope = (v: unknown): string[] => (v === '' ? [] : (v as string).split(' '));
-
-function toCode(r: Row): AuthorizationCodeRecord {
-  return {
-    codeHash: str(r.code_hash),
-    grantId: str(r.grant_id),
-    clientId: str(r.client_id),
-    userId: str(r.user_id),
-    redirectUri: str(r.redirect_uri),
-    scope: splitScope(r.scope),
-    nonce: optStr(r.nonce),
-    codeChallenge: optStr(r.code_challenge),
-    resource: splitScope(r.resource),
-    authTime: num(r.auth_time),
-    details: JSON.parse(str(r.details)) as GrantDetails,
-    expiresAt: num(r.expires_at),
-    consumedAt: optNum(r.consumed_at),
-  };
-}
-
-function toAccessToken(r: Row): AccessTokenRecord {
-  return {
-    tokenHash: str(r.token_hash),
-    grantId: str(r.grant_id),
-    clientId: str(r.client_id),
-    userId: optStr(r.user_id),
-    scope: splitScope(r.scope),
-    audience: splitScope(r.audience),
-    refreshHash: optStr(r.refresh_hash),
-    details: JSON.parse(str(r.details)) as GrantDetails,
-    issuedAt: num(r.issued_at),
-    expiresAt: num(r.expires_at),
-    revokedAt: optNum(r.revoked_at),
-  };
-}
-
-function toRefreshToken(r: Row): RefreshTokenRecord {
-  return {
-    tokenHash: str(r.token_hash),
-    grantId: str(r.grant_id),
-    clientId: str(r.client_id),
-    userId: str(r.user_id),
-    scope: splitScope(r.scope),
-    audience: splitScope(r.audience),
-    authTime: num(r.auth_time),
-    details: JSON.parse(str(r.details)) as GrantDetails,
-    issuedAt: num(r.issued_at),
-    parentHash: optStr(r.parent_hash),
-    expiresAt: num(r.expires_at),
-    idleExpiresAt: num(r.idle_expires_at),
-    consumedAt: optNum(r.consumed_at),
-    revokedAt: optNum(r.revoked_at),
-  };
-}
-
-function toUser(r: Row): UserRecord {
-  return {
-    id: str(r.id),
-    username: str(r.username),
-    passwordHash: str(r.password_hash),
-    claims: JSON.parse(str(r.claims)) as Record<string, unknown>,
-  };
-}
-
-function toClientRecord(r: Row): ClientRecord {
-  return {
-    clientId: str(r.client_id),
-    secretHash: optStr(r.secret_hash),
-    secretEncrypted: optStr(r.secret_encrypted),
-    metadata: JSON.parse(str(r.metadata)) as ClientMetadata,
-    source: r.source as ClientRecord['source'],
-  };
-}
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. */
@@ -490,14 +419,7 @@ export class SqliteStore implements Store {
   // KeyStore
 
   async listSigningKeys(provider: string): Promise<SigningKeyRecord[]> {
-    return (this.s.listKeys.all(provider) as Row[]).map((r) => ({
-      kid: str(r.kid),
-      alg: str(r.alg),
-      privateJwk: str(r.private_jwk),
-      publicJwk: str(r.public_jwk),
-      createdAt: num(r.created_at),
-      retireAt: optNum(r.retire_at),
-    }));
+    return (this.s.listKeys.all(provider) as Row[]).map(toSigningKey);
   }
 
   async ensureSigningKey(provider: string, k: SigningKeyRecord): Promise<void> {
@@ -538,7 +460,7 @@ export class SqliteStore implements Store {
   }
 
   async listClients(provider: string): Promise<ClientRecord[]> {
-    return (this.s.listClients.all(provider) as Row[]).map(toClientRecord);
+    return (this.s.listClients.all(provider) as Row[]).map(toClient);
   }
 
   private prepareRegistration() {
@@ -615,14 +537,14 @@ export class SqliteStore implements Store {
 
   async findClient(provider: string, clientId: string): Promise<ClientRecord | undefined> {
     const row = this.reg.find.get(provider, clientId) as Row | undefined;
-    return row && toClientRecord(row);
+    return row && toClient(row);
   }
 
   async getRegisteredClient(provider: string, clientId: string): Promise<RegisteredClientRecord | undefined> {
     const row = this.reg.find.get(provider, clientId) as Row | undefined;
     if (row?.source !== 'registration' || row.registration_token_hash === null) return undefined;
     return {
-      ...toClientRecord(row),
+      ...toClient(row),
       registration: { accessTokenHash: str(row.registration_token_hash), issuedAt: num(row.issued_at) },
     };
   }
@@ -719,15 +641,7 @@ export class SqliteStore implements Store {
 
   async getSession(provider: string, idHash: string): Promise<SessionRecord | undefined> {
     const r = this.s.getSession.get(provider, idHash) as Row | undefined;
-    return (
-      r && {
-        idHash: str(r.id_hash),
-        sid: str(r.sid),
-        userId: str(r.user_id),
-        authTime: num(r.auth_time),
-        expiresAt: num(r.expires_at),
-      }
-    );
+    return r && toSession(r);
   }
 
   async deleteSession(provider: string, idHash: string): Promise<void> {
@@ -758,16 +672,7 @@ export class SqliteStore implements Store {
 
   async getInteraction(provider: string, id: string): Promise<InteractionRecord | undefined> {
     const r = this.s.getInteraction.get(provider, id) as Row | undefined;
-    return (
-      r && {
-        id: str(r.id),
-        bindingHash: str(r.binding_hash),
-        request: JSON.parse(str(r.request)) as AuthorizationRequest,
-        sessionIdHash: optStr(r.session_id_hash),
-        createdAt: num(r.created_at),
-        expiresAt: num(r.expires_at),
-      }
-    );
+    return r && toInteraction(r);
   }
 
   async setInteractionSession(provider: string, id: string, sessionIdHash: string): Promise<void> {

@@ -1,4 +1,4 @@
-// Rows of the PostgreSQL store (src/store/postgres/migrations.ts) turned into the records of src/store/types.ts.
+// Rows of both stores' tables (the same columns in SQLite and PostgreSQL) turned into the records of src/store/types.ts.
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
@@ -11,16 +11,17 @@ import type {
   SessionRecord,
   SigningKeyRecord,
   UserRecord,
-} from '../types.js';
+} from './types.js';
 
 export type Row = Record<string, unknown>;
 
-// bigint columns arrive as numbers: the pool parses int8 with Number (epoch seconds stay far below 2^53).
-const str = (v: unknown): string => v as string;
-const num = (v: unknown): number => v as number;
-const optStr = (v: unknown): string | undefined =>
+// Integers arrive as numbers: SQLite's are, and the PostgreSQL pool parses int8 with Number (epoch seconds stay far
+// below 2^53).
+export const str = (v: unknown): string => v as string;
+export const num = (v: unknown): number => v as number;
+export const optStr = (v: unknown): string | undefined =>
   v === null || v === undefined ? undefined : (v as string);
-const optNum = (v: unknown): number | undefined =>
+export const optNum = (v: unknown): number | undefined =>
   v === null || v === undefined ? undefined : (v as number);
 /** Scopes and audiences are stored space-joined: neither scope tokens nor URIs contain spaces. */
 export const splitScope = (v: unknown): string[] => (v === '' ? [] : (v as string).split(' '));
