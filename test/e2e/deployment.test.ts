@@ -1,10 +1,9 @@
 // Deployment shapes: behind a TLS-terminating proxy (publicUrl https) and serving HTTPS itself (server.tls).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { makeCertificate } from '../helpers/certificate.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { authorizeUrl, signIn, UserAgent } from '../helpers/user-agent.js';
 
@@ -89,32 +88,9 @@ describe('serving HTTPS itself: server.tls', () => {
     const { mkdtempSync } = await import('node:fs');
     const { tmpdir } = await import('node:os');
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-tls-'));
-    const cert = join(dir, 'cert.pem');
-    const key = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-      ],
-      { stdio: 'ignore' },
-    );
-    ca = readFileSync(cert);
+    const made = makeCertificate(dir);
+    const { cert, key } = made;
+    ca = made.ca;
     t = await startTestServer({ server: { tls: { cert, key } } });
   });
   after(() => t.close());

@@ -1,6 +1,6 @@
 // A real nginx terminating TLS in front of two `gatehouse serve` processes on one store (issue 7 point 8; docs/nginx.conf).
 import assert from 'node:assert/strict';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkServerIdentity } from 'node:tls';
 import * as oidc from 'openid-client';
+import { makeCertificate } from '../helpers/certificate.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
 import { freePorts, readmeSection, repoRoot, substitute, testedBlocks } from '../helpers/readme-recipes.js';
 import { signIn, UserAgent } from '../helpers/user-agent.js';
@@ -84,35 +85,6 @@ function fetchTrusting(trusted: Buffer): typeof fetch {
   };
 }
 
-function makeCertificate(): void {
-  cert = join(dir, 'cert.pem');
-  key = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  ca = readFileSync(cert);
-}
-
 /** Starts `gatehouse serve` on a free port and resolves once it prints its `listening on` line. */
 async function startGatehouse(config: string, env: Record<string, string>): Promise<Gatehouse> {
   const child = spawn(process.execPath, [bin, 'serve', '--config', config], {
@@ -185,7 +157,7 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), 'gatehouse-proxy-'));
   // nginx workers drop to `nobody` when started as root: they must reach each suite's temp paths below.
   chmodSync(dir, 0o755);
-  makeCertificate();
+  ({ cert, key, ca } = makeCertificate(dir));
   // The helpers' UserAgent calls the global fetch. `node --test` runs each file in its own process, so this swap
   // reaches this file only; `after` puts the original back.
   globalThis.fetch = fetchTrusting(ca);
