@@ -323,13 +323,8 @@ export const serverSchema = z
      */
     allowPrivateNetworkFetch: bool().default(false),
   })
-  .default({
-    host: '127.0.0.1',
-    port: 8080,
-    trustProxy: false,
-    logLevel: 'info',
-    allowPrivateNetworkFetch: false,
-  });
+  // prefault: an absent `server` is parsed as {}, so every key's own default applies (add keys above only).
+  .prefault({});
 
 /**
  * Where everything is kept. One flat object, so `storage.path` stays a plain string for SQLite tooling; a key of the
