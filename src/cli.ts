@@ -1,7 +1,7 @@
 // The `gatehouse` command: `serve`, `check`, `keys rotate` and `keys list` (interface.md "Commands").
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfigFile } from './config/load.js';
+import { type Config, ConfigError, configWarnings, loadConfigFile } from './config/load.js';
 import { isSigningAlg, supportedSigningAlgs } from './crypto/keys.js';
 import { demoBanner } from './demo.js';
 import { providerKeyStatuses, rotateProviderKey } from './provider/key-rotation.js';
@@ -31,6 +31,11 @@ function readConfig(file: string): Config | undefined {
   }
 }
 
+/** One line per warning, by key path, on stderr (values are never shown: most warnings are about secrets). */
+function printWarnings(file: string, config: Config): void {
+  for (const w of configWarnings(config)) process.stderr.write(`${file}: warning: ${w.path}: ${w.message}\n`);
+}
+
 async function serve(config: Config, demo: boolean): Promise<number> {
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -58,6 +63,15 @@ async function serve(config: Config, demo: boolean): Promise<number> {
       if (stopping) return;
       stopping = true;
       server.app.log.info({ signal }, 'shutting down');
+      // A backstop past the shutdown deadline: should anything still hold the event loop (a store that does not
+      // answer its close), the process exits anyway rather than linger. Unref'd: a clean stop is never delayed.
+      setTimeout(
+        () => {
+          server.app.log.error('shutdown did not finish in time; exiting');
+          process.exit(1);
+        },
+        config.server.shutdownTimeoutSeconds * 1000 + 2000,
+      ).unref();
       server.close().then(
         () => resolve(0),
         (err: unknown) => {
@@ -141,6 +155,8 @@ export async function main(argv: string[]): Promise<number> {
   const [command, subcommand] = parsed.positionals;
   if (command === 'dev') {
     const config = readConfig(devConfig);
+    // The dev configuration's demo secret is short on purpose (and public): said, never refused.
+    if (config) printWarnings('config/dev.yaml', config);
     return config ? serve(config, true) : 1;
   }
   const file = parsed.values.config;
@@ -169,6 +185,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${file}: ${new ConfigError(problems).message}\n`);
       return 1;
     }
+    // Weak but allowed (short secrets): named by key path; the file is still valid, so the exit status stays 0.
+    printWarnings(file, config);
     process.stdout.write(
       `${file}: OK (${config.providers.length} provider(s), public URL ${config.publicUrl})\n`,
     );

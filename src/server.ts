@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { type Config, ConfigError } from './config/load.js';
 import { keyReloadIntervalMs } from './crypto/keys.js';
+import { openPasswordPool } from './crypto/password.js';
 import { registerRoutes } from './endpoints/routes.js';
 import { buildApp } from './http/app.js';
 import { Metrics } from './http/metrics.js';
@@ -41,6 +42,14 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const sectorProblems = await checkConfiguredSectors(config);
   if (sectorProblems.length > 0) throw new ConfigError(sectorProblems);
   const store = options.store ?? (await openStore(config.storage, clock));
+  // argon2's worker threads (issue 8 point 5), before the providers: they hash configured passwords through it.
+  const passwords = await openPasswordPool({
+    workers: config.server.passwordWorkers,
+    queue: config.server.passwordQueue,
+  }).catch(async (err: unknown) => {
+    if (!options.store) await store.close();
+    throw err;
+  });
   try {
     const providers: Provider[] = [];
     for (const settings of config.providers) {
@@ -122,12 +131,28 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       async close() {
         clearInterval(cleanup);
         clearInterval(keyReload);
-        // Finishes requests in flight, then closes the store they use.
-        await app.close();
+        // Finishes requests in flight, then closes the store they use. Whatever is still open at the deadline (a
+        // client trickling its request, a keep-alive connection that has not gone idle) is cut, so a slow client
+        // cannot hold the stop; the last second is left for closing the store within the setting.
+        const shutdownMs = config.server.shutdownTimeoutSeconds * 1000;
+        const deadline = setTimeout(
+          () => {
+            app.log.warn('shutdown deadline reached: closing the connections still open');
+            app.server.closeAllConnections();
+          },
+          Math.max(shutdownMs / 2, shutdownMs - 1000),
+        );
+        try {
+          await app.close();
+        } finally {
+          clearTimeout(deadline);
+        }
+        await passwords.close();
         if (!options.store) await store.close();
       },
     };
   } catch (err) {
+    await passwords.close();
     if (!options.store) await store.close();
     throw err;
   }

@@ -60,10 +60,14 @@ export async function rememberConsent(
   userId: string,
   request: AuthorizationRequest,
 ): Promise<void> {
-  const before = (await provider.store.getConsent(provider.name, userId, request.clientId)) ?? [];
-  await provider.store.putConsent(provider.name, userId, request.clientId, [
-    ...new Set([...before, ...consentItems(request)]),
-  ]);
+  // One store step: two consents given at once (two tabs, two processes) must both be remembered.
+  await provider.store.mergeConsent(
+    provider.name,
+    userId,
+    request.clientId,
+    consentItems(request),
+    provider.clock.now(),
+  );
 }
 
 /**

@@ -8,21 +8,22 @@ import type { Provider } from '../provider/provider.js';
 import type { AuthorizationRequest } from '../store/types.js';
 import { isSubjectOf } from '../subjects/subject.js';
 import { unmetAcr } from './acr.js';
-import { ClaimsRequestError, claimsParamMaxLength, parseClaimsParameter } from './claims-request.js';
+import { ClaimsRequestError, parseClaimsParameter } from './claims-request.js';
+import { parameterMaxLength } from './parameter-caps.js';
 
 /** OIDC Core §3.1.2.1 `display` values; discovery lists the same. */
 export const displayValues = ['page', 'popup', 'touch', 'wap'] as const;
 
-/** Caps on these free-text parameters, so one request cannot fill the interaction store. */
-const maxLength: Readonly<Record<string, number>> = {
-  login_hint: 512,
-  ui_locales: 256,
-  claims_locales: 256,
-  acr_values: 1024,
-  display: 16,
-  claims: claimsParamMaxLength,
-  id_token_hint: 8192,
-};
+/** These parameters' caps (parameter-caps.ts), checked again here, before any of them is parsed. */
+const capped = [
+  'login_hint',
+  'ui_locales',
+  'claims_locales',
+  'acr_values',
+  'display',
+  'claims',
+  'id_token_hint',
+];
 
 export type OidcParameters = Pick<
   AuthorizationRequest,
@@ -46,8 +47,9 @@ export async function oidcParameters(
   client: Client,
   params: FormParams,
 ): Promise<OidcParameters> {
-  for (const [name, cap] of Object.entries(maxLength)) {
-    if ((params.get(name)?.length ?? 0) > cap) throw invalidRequest(`${name} is too long`);
+  for (const name of capped) {
+    if ((params.get(name)?.length ?? 0) > (parameterMaxLength[name] as number))
+      throw invalidRequest(`${name} is too long`);
   }
   const out: OidcParameters = {};
 

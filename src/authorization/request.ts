@@ -11,12 +11,11 @@ import type { Provider } from '../provider/provider.js';
 import type { AuthorizationRequest } from '../store/types.js';
 import { AuthorizationRedirectError, type RedirectTarget, type ResponseMode } from './errors.js';
 import { oidcParameters } from './oidc-parameters.js';
+import { parameterCapExceeded, parameterMaxLength, pendingRequestMaxBytes } from './parameter-caps.js';
 import { requestParameters } from './request-object.js';
 import { defaultResponseMode } from './response.js';
 
 const promptValues = new Set(['none', 'login', 'consent', 'select_account']);
-/** Caps on free-text parameters, so one request cannot fill the store. */
-const maxLength = { state: 2048, nonce: 512, scope: 2048 };
 
 export interface ValidRequest {
   client: Client;
@@ -28,12 +27,21 @@ function pageError(description: string): OAuthError {
   return new OAuthError('invalid_request', description, { status: 400 });
 }
 
+/** The two parameters that decide where errors go: beyond their caps there is nobody to tell but the browser. */
+function checkClientCaps(params: FormParams): void {
+  for (const name of ['client_id', 'redirect_uri']) {
+    if (params.getAll(name).some((v) => v.length > (parameterMaxLength[name] as number)))
+      throw pageError(`${name} is too long`);
+  }
+}
+
 async function identifyClient(
   provider: Provider,
   params: FormParams,
 ): Promise<{ client: Client; redirectUri: string }> {
   if (params.repeated.has('client_id') || params.repeated.has('redirect_uri'))
     throw pageError('client_id and redirect_uri must not be repeated');
+  checkClientCaps(params);
   const clientId = params.present('client_id');
   if (clientId === undefined) throw pageError('client_id is missing');
   const client = await provider.findClient(clientId);
@@ -96,6 +104,7 @@ export async function validateAuthorizationRequest(
   provider: Provider,
   query: FormParams,
 ): Promise<ValidRequest> {
+  checkClientCaps(query);
   // OIDC Core §6.3, RFC 9101 §6: a request object's parameters replace the query's before anything is read.
   const params = await requestParameters(provider, query);
   const { client, redirectUri } = await identifyClient(provider, params);
@@ -105,7 +114,7 @@ export async function validateAuthorizationRequest(
   const modeParam = params.present('response_mode');
   const target: RedirectTarget = {
     redirectUri,
-    state: state && state.length <= maxLength.state ? state : undefined,
+    state: state && state.length <= (parameterMaxLength.state as number) ? state : undefined,
     // Until the response type is known good, errors go where a code-only client reads them: the query
     // (or the mode asked for). Once it is, the response type's own default applies (Multiple Response Types §5).
     responseMode: isResponseMode(modeParam) ? modeParam : 'query',
@@ -116,7 +125,9 @@ export async function validateAuthorizationRequest(
 
   const repeats = forbiddenRepeats(params);
   if (repeats.length > 0) fail('invalid_request', `Repeated parameter: ${repeats.join(', ')}`);
-  if (state !== undefined && state.length > maxLength.state) fail('invalid_request', 'state is too long');
+  // Before any parameter is read further: every value within its cap (parameter-caps.ts).
+  const capExceeded = parameterCapExceeded(params);
+  if (capExceeded !== undefined) fail('invalid_request', capExceeded);
 
   const { responseType, responseMode } = checkResponseType(
     client,
@@ -128,7 +139,6 @@ export async function validateAuthorizationRequest(
   target.responseMode = responseMode;
 
   const scopeParam = params.present('scope') ?? '';
-  if (scopeParam.length > maxLength.scope) fail('invalid_scope', 'scope is too long');
   const requested = [...new Set(scopeParam.split(' ').filter((s) => s !== ''))];
   // Scopes the client may not ask for are dropped (RFC 6749 §3.3 lets the server grant less than asked).
   const scope = requested.filter(
@@ -157,7 +167,6 @@ export async function validateAuthorizationRequest(
   }
 
   const nonce = params.present('nonce');
-  if (nonce !== undefined && nonce.length > maxLength.nonce) fail('invalid_request', 'nonce is too long');
   // OIDC Core §3.2.2.1, §3.3.2.11: an ID token from the authorization endpoint must be bound to the request.
   if (nonce === undefined && responseType.split(' ').includes('id_token'))
     fail('invalid_request', 'nonce is required when an ID token is returned from the authorization endpoint');
@@ -185,22 +194,23 @@ export async function validateAuthorizationRequest(
     if (!client.allowedResources.has(r)) fail('invalid_target', 'The client may not ask for this resource');
   }
 
-  return {
-    client,
-    request: {
-      resource,
-      clientId: client.id,
-      responseType,
-      responseMode,
-      redirectUri,
-      scope,
-      state,
-      nonce,
-      codeChallenge: challenge,
-      prompt,
-      // OIDC Registration §2: default_max_age applies when the request has no max_age.
-      maxAge: maxAge ?? client.metadata.default_max_age,
-      ...extras,
-    },
+  const request: AuthorizationRequest = {
+    resource,
+    clientId: client.id,
+    responseType,
+    responseMode,
+    redirectUri,
+    scope,
+    state,
+    nonce,
+    codeChallenge: challenge,
+    prompt,
+    // OIDC Registration §2: default_max_age applies when the request has no max_age.
+    maxAge: maxAge ?? client.metadata.default_max_age,
+    ...extras,
   };
+  // The whole request travels sealed in the interaction URL, which must stay short enough for proxies.
+  if (Buffer.byteLength(JSON.stringify(request)) > pendingRequestMaxBytes)
+    fail('invalid_request', 'The authorization request is too large');
+  return { client, request };
 }

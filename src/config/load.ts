@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { clientMetadataProblems } from '../clients/metadata-rules.js';
 import { isHttpUrl } from '../util/url.js';
-import { configSchema, type ParsedConfig, type ProviderConfig } from './schema.js';
+import { configSchema, type ParsedConfig, type ProviderConfig, providerSchema } from './schema.js';
 
 /** Kept here for the modules that import it from the configuration. */
 export { isResourceUri } from '../clients/metadata-rules.js';
@@ -85,8 +85,62 @@ function zodProblems(error: z.ZodError): ConfigProblem[] {
   });
 }
 
-function checkSemantics(config: ParsedConfig): ConfigProblem[] {
+/**
+ * Secrets a client presents shorter than this get a warning from `check` (and `npm start`): 32 random characters
+ * are beyond guessing even at thousands of tries a second (RFC 6749 §10.10, RFC 6819 §5.1.4.2.2).
+ */
+export const recommendedSecretLength = 32;
+
+/** Length in characters (code points), as an operator counts them. */
+const charLength = (s: string) => Array.from(s).length;
+
+/** Configured client secrets shorter than the provider's `clientSecretMinLength`: `serve` refuses them (issue 8 point 7). */
+function shortSecretProblems(config: ParsedConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
+  config.providers.forEach((p, pi) => {
+    p.clients.forEach((c, ci) => {
+      // Only the length is reported: the secret itself never reaches a message.
+      if (c.client_secret !== undefined && charLength(c.client_secret) < p.clientSecretMinLength)
+        problems.push({
+          path: formatPath(['providers', pi, 'clients', ci, 'client_secret']),
+          message: `shorter than ${p.clientSecretMinLength} characters (providers[${pi}].clientSecretMinLength); use ${recommendedSecretLength} or more random characters, or lower the minimum for a secret carried over from another provider`,
+        });
+    });
+  });
+  return problems;
+}
+
+/**
+ * What is allowed but weak, by key path: secrets clients present (client secrets, the registration initial access
+ * token) shorter than 32 characters. `check` and `npm start` print these; they never stop a start.
+ */
+export function configWarnings(config: Config): ConfigProblem[] {
+  const warnings: ConfigProblem[] = [];
+  const defaultMinimum = providerSchema.shape.clientSecretMinLength.parse(undefined);
+  config.providers.forEach((p, pi) => {
+    p.clients.forEach((c, ci) => {
+      if (c.client_secret === undefined || charLength(c.client_secret) >= recommendedSecretLength) return;
+      const lowered =
+        charLength(c.client_secret) < defaultMinimum
+          ? `; accepted only because clientSecretMinLength is ${p.clientSecretMinLength} (default ${defaultMinimum})`
+          : '';
+      warnings.push({
+        path: formatPath(['providers', pi, 'clients', ci, 'client_secret']),
+        message: `shorter than ${recommendedSecretLength} characters${lowered}: replace it with ${recommendedSecretLength} or more random characters`,
+      });
+    });
+    const token = p.registration?.initialAccessToken;
+    if (token !== undefined && charLength(token) < recommendedSecretLength)
+      warnings.push({
+        path: formatPath(['providers', pi, 'registration', 'initialAccessToken']),
+        message: `shorter than ${recommendedSecretLength} characters: replace it with ${recommendedSecretLength} or more random characters`,
+      });
+  });
+  return warnings;
+}
+
+function checkSemantics(config: ParsedConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = shortSecretProblems(config);
   const add = (path: PropertyKey[], message: string) => problems.push({ path: formatPath(path), message });
 
   if (config.server.publicUrl !== undefined) {

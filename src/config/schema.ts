@@ -1,4 +1,5 @@
 // The configuration schema: every key, its type, its default and why (interface.md "Configuration file").
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -252,6 +253,59 @@ export const lifetimesSchema = z
     interaction: 900,
   });
 
+const positiveCount = (def: number) =>
+  z.preprocess(fromEnv, z.number().int().min(1).max(1_000_000)).default(def);
+
+/** A token bucket per client address: `perSecond` refills it, `burst` is its size. */
+const rateSchema = (perSecond: number, burst: number) =>
+  z
+    .strictObject({
+      perSecond: z.preprocess(fromEnv, z.number().positive().max(1_000_000)).default(perSecond),
+      burst: positiveCount(burst),
+    })
+    .prefault({});
+
+/**
+ * Throttling (security checklist C3, L5). Counters of failed attempts live in the store, so every process on one
+ * database counts together; answers past a limit are 429 with Retry-After. Each counter's window starts at its first
+ * attempt; at its limit the key is blocked until the window ends, twice as long each time it reaches the limit again
+ * in the next window (up to `maxBlockSeconds`), and a window ending under the limit forgets that.
+ */
+export const throttleSchema = z
+  .strictObject({
+    /** Length of a counting window, seconds. */
+    windowSeconds: seconds(900, 86400),
+    /** The longest block a key repeatedly at its limit gets, seconds. */
+    maxBlockSeconds: seconds(86400, 30 * 86400),
+    /**
+     * Login attempts per window (counted before the password is checked, a successful one given back): per
+     * account (the username, lower-cased) from one client address, and per address whatever the account.
+     */
+    login: z
+      .strictObject({ perAccountAndAddress: positiveCount(10), perAddress: positiveCount(100) })
+      .prefault({}),
+    /**
+     * Failed client authentications per window at token, introspection and revocation: per client_id from one
+     * address, and per address. While blocked even the correct credentials are refused.
+     */
+    clientAuth: z
+      .strictObject({ perClientAndAddress: positiveCount(20), perAddress: positiveCount(200) })
+      .prefault({}),
+    /**
+     * Request rates per client address, kept in each process's memory (N processes allow N times the rate): floods,
+     * not guessing. IPv6 addresses count by their /64.
+     */
+    requests: z
+      .strictObject({
+        authorize: rateSchema(30, 300),
+        registration: rateSchema(2, 20),
+        /** Addresses remembered per endpoint; past it the least recently seen is forgotten (bounded memory). */
+        maxAddresses: positiveCount(10_000),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
 export const providerSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "letters, digits, '-' and '_' (at most 64)"),
   clients: z.array(clientSchema).default([]),
@@ -289,6 +343,12 @@ export const providerSchema = z.strictObject({
    */
   clientSecretHashKey: z.string().min(32).optional(),
   /**
+   * Shortest `client_secret` a configured client may have: `serve` refuses a shorter one (by key path), and
+   * `check` also warns about any under 32 characters. Lower it only for secrets carried over from another provider
+   * (say 10-character ones) until they are replaced; generated secrets are 43 characters.
+   */
+  clientSecretMinLength: z.preprocess(fromEnv, z.number().int().min(1).max(512)).default(16),
+  /**
    * Dynamic client registration (RFC 7591/7592) at /registration. Absent: off. `{}`: open to anyone.
    * `initialAccessToken`: only requests with this Bearer token may register (RFC 7591 §3).
    */
@@ -305,6 +365,8 @@ export const providerSchema = z.strictObject({
    * when omitted. Changing it changes every pairwise `sub`.
    */
   pairwiseSalt: z.string().min(32).optional(),
+  /** Brute-force throttling of logins and client authentication, and per-address request rates (issue 8). */
+  throttle: throttleSchema,
 });
 
 export const serverSchema = z
@@ -322,6 +384,33 @@ export const serverSchema = z
      * Off by default: those fetches are an SSRF vector (RFC 9700 §4.15). For tests and closed networks.
      */
     allowPrivateNetworkFetch: bool().default(false),
+    /**
+     * A request whose headers and body have not all arrived this many seconds after it began is answered 408 and
+     * its connection closed (slow-client attacks: one byte every few seconds would otherwise hold it open forever).
+     */
+    requestTimeoutSeconds: seconds(30, 3600),
+    /** An idle keep-alive connection (no request in progress) is closed after this many seconds. */
+    keepAliveTimeoutSeconds: seconds(5, 600),
+    /** Open connections at most; past it a new connection is closed at once, and those already open are served. */
+    maxConnections: z.preprocess(fromEnv, z.number().int().min(1).max(1_000_000)).default(10000),
+    /**
+     * On SIGTERM or SIGINT: requests in flight get this many seconds to finish; then connections still open (a
+     * client trickling its request) are cut, the store is closed and the process exits.
+     */
+    shutdownTimeoutSeconds: seconds(10, 600),
+    /**
+     * Worker threads that run argon2 for logins, off libuv's thread pool where ID tokens are signed. Default: one
+     * per core but one (at least 1, at most 8), so a login flood leaves a core to the event loop and token signing;
+     * each busy worker holds about 19 MiB.
+     */
+    passwordWorkers: z
+      .preprocess(fromEnv, z.number().int().min(1).max(256))
+      .default(() => Math.max(1, Math.min(8, availableParallelism() - 1))),
+    /**
+     * Password checks that may wait for a busy worker; one more login is answered 503 with Retry-After at once
+     * rather than queued (each waiting check adds one argon2 run, tens of ms, to the wait of those behind it).
+     */
+    passwordQueue: z.preprocess(fromEnv, z.number().int().min(0).max(100_000)).default(64),
   })
   // prefault: an absent `server` is parsed as {}, so every key's own default applies (add keys above only).
   .prefault({});
@@ -393,4 +482,5 @@ export type ClientConfig = z.output<typeof clientSchema>;
 export type UserConfig = z.output<typeof userSchema>;
 export type ProviderConfig = z.output<typeof providerSchema>;
 export type Lifetimes = z.output<typeof lifetimesSchema>;
+export type ThrottleSettings = z.output<typeof throttleSchema>;
 export type JwtBearerIssuer = z.output<typeof jwtBearerIssuerSchema>;

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthorizationRedirectError } from '../authorization/errors.js';
 import { issueAuthorization, nextStep } from '../authorization/flow.js';
+import { pendingUrl, sealPending } from '../authorization/pending.js';
 import { validateAuthorizationRequest } from '../authorization/request.js';
 import { sendAuthorizationError, sendAuthorizationResponse, targetOf } from '../authorization/response.js';
 import { sha256 } from '../crypto/hash.js';
@@ -52,19 +53,20 @@ async function authorize(
 
   // Bind the pending request to this browser; a form from another browser will not match.
   const binding = readCookie(provider, request, 'bind') ?? randomToken();
-  const ttl = provider.settings.lifetimes.interaction;
+  const now = provider.clock.now();
   const id = randomToken(16);
-  await provider.store.createInteraction(provider.name, {
+  // Sealed into the URL rather than stored: until someone authenticates, the request costs the store nothing.
+  const sealed = await sealPending(provider, {
     id,
     bindingHash: sha256(binding),
     request: authz,
     // A consent-only interaction may use the session the browser already has.
     sessionIdHash: step === 'consent' ? session?.record.idHash : undefined,
-    createdAt: provider.clock.now(),
-    expiresAt: provider.clock.now() + ttl,
+    createdAt: now,
+    expiresAt: now + provider.settings.lifetimes.interaction,
   });
   setCookie(provider, reply, 'bind', binding, undefined);
-  return reply.redirect(`${provider.issuer}/interaction/${id}`, 303);
+  return reply.redirect(pendingUrl(provider, id, sealed), 303);
 }
 
 /**

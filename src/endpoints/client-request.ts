@@ -6,6 +6,7 @@ import type { FormParams } from '../http/form.js';
 import { rejectQueryParameters, requireForm } from '../http/oauth-request.js';
 import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
+import { throttledClientAuth } from '../throttle/client-auth.js';
 
 export interface ClientRequest {
   form: FormParams;
@@ -18,10 +19,10 @@ export async function clientRequest(provider: Provider, request: FastifyRequest)
   rejectQueryParameters(request);
   const form = requireForm(request);
   const now = provider.clock.now();
-  const client = await authenticateClient(
-    provider,
-    { authorization: request.headers.authorization, form },
-    now,
+  const input = { authorization: request.headers.authorization, form };
+  // Issue 8 point 2: refused while this client or address is throttled; every invalid_client is counted.
+  const client = await throttledClientAuth(provider, input, request.ip, () =>
+    authenticateClient(provider, input, now),
   );
   request.corsClient = client;
   return { form, client, now };

@@ -1,23 +1,34 @@
 // Login and consent pages for a pending authorization (interface.md "Login and consent pages"; RFC 6749 §10.12; RFC 9700 §4.12).
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { issueAuthorization, nextStep, rememberConsent } from '../authorization/flow.js';
+import {
+  openPending,
+  type PendingAuthorization,
+  pendingParameter,
+  pendingSpent,
+  pendingUrl,
+  sealPending,
+  spendPending,
+} from '../authorization/pending.js';
 import { sendAuthorizationError, sendAuthorizationResponse, targetOf } from '../authorization/response.js';
 import { constantTimeEqual, sha256 } from '../crypto/hash.js';
 import { verifyPassword } from '../crypto/password.js';
 import { OAuthError } from '../errors/oauth-error.js';
-import { FormParams } from '../http/form.js';
+import { FormParams, parseQuery } from '../http/form.js';
 import type { Provider } from '../provider/provider.js';
 import { readCookie } from '../session/cookies.js';
 import { checkFormPost, formRefused } from '../session/form-guard.js';
 import { type ActiveSession, currentSession, startSession } from '../session/session.js';
-import type { InteractionRecord } from '../store/types.js';
+import { admitLogin } from '../throttle/login.js';
 import { claimsBeyondScope } from '../tokens/claims.js';
 import { brandedPageCsp, type ClientBranding, clientBranding } from '../views/client-branding.js';
 import { consentPage, loginPage } from '../views/pages.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 
 interface Pending {
-  interaction: InteractionRecord;
+  interaction: PendingAuthorization;
+  /** The sealed value this request came with, for a redirect back to the same page. */
+  sealed: string;
   binding: string;
   csrf: string;
   /** The session this interaction may use: logged in during it, or brought to a consent-only request. */
@@ -32,14 +43,21 @@ const expired = () =>
 
 async function loadPending(provider: Provider, request: FastifyRequest): Promise<Pending> {
   const { uid } = request.params as { uid: string };
-  const interaction = await provider.store.getInteraction(provider.name, uid);
-  if (!interaction || interaction.expiresAt <= provider.clock.now()) throw expired();
+  let sealed: string | undefined;
+  try {
+    const query = parseQuery(request.url);
+    sealed = query.repeated.has(pendingParameter) ? undefined : query.present(pendingParameter);
+  } catch {
+    // A mangled query is a mangled link: the same answer as any other unusable one.
+  }
+  const interaction = sealed === undefined ? undefined : await openPending(provider, sealed);
+  if (!interaction || sealed === undefined || interaction.id !== uid) throw expired();
   const binding = readCookie(provider, request, 'bind');
   if (binding === undefined || !constantTimeEqual(sha256(binding), interaction.bindingHash))
     throw formRefused('interaction opened in another browser');
   const current = await currentSession(provider, request);
   const session = current && current.record.idHash === interaction.sessionIdHash ? current : undefined;
-  return { interaction, binding, csrf: provider.mac(`csrf:${interaction.id}:${binding}`), session };
+  return { interaction, sealed, binding, csrf: provider.mac(`csrf:${interaction.id}:${binding}`), session };
 }
 
 /** The session was logged into during this interaction (not one the browser brought to it). */
@@ -68,6 +86,8 @@ async function show(provider: Provider, request: FastifyRequest, reply: FastifyR
   const step = p.session
     ? await nextStep(provider, { request: authz, session: p.session, loggedInNow: loggedInHere(p) })
     : 'login';
+  // Only a signed-in browser can have finished it; the check writes, so anonymous ones are not asked.
+  if (p.session && step !== 'complete' && (await pendingSpent(provider, p.interaction))) throw expired();
   if (step === 'login' || !p.session) {
     const client = await branding(provider, authz.clientId);
     // OIDC Core §3.1.2.1: login_hint fills in the username (the page escapes it).
@@ -88,8 +108,8 @@ async function show(provider: Provider, request: FastifyRequest, reply: FastifyR
 }
 
 async function complete(provider: Provider, reply: FastifyReply, p: Pending, session: ActiveSession) {
-  // Taking the interaction is atomic: a double submit cannot mint two codes.
-  if (!(await provider.store.takeInteraction(provider.name, p.interaction.id))) throw expired();
+  // Spending the id is atomic: a double submit cannot mint two codes.
+  if (!(await spendPending(provider, p.interaction))) throw expired();
   const authz = p.interaction.request;
   return sendAuthorizationResponse(
     reply,
@@ -108,19 +128,46 @@ async function login(
 ) {
   const username = form.get('username') ?? '';
   const password = form.get('password') ?? '';
+  // Issue 8 point 1: counted before the password is checked; while throttled it is not checked at all.
+  const attempt = await admitLogin(provider, username, request.ip);
+  if (!attempt.admitted) {
+    request.oauthError = attempt.error;
+    const client = await branding(provider, p.interaction.request.clientId);
+    const page = loginPage({ client, csrf: p.csrf, username, error: attempt.message });
+    return sendPage(reply.header('Retry-After', String(attempt.retryAfter)), 429, page, client);
+  }
   const user = username === '' ? undefined : await provider.store.findUserByUsername(provider.name, username);
   // Same work and the same answer for an unknown user and a wrong password.
-  const ok = await verifyPassword(user?.passwordHash, password);
+  let ok: boolean;
+  try {
+    ok = await verifyPassword(user?.passwordHash, password);
+  } catch (err) {
+    // The password pool's queue is full (issue 8 point 5): nothing was checked, so nothing is counted, and the
+    // user gets the login form again with 503 and Retry-After rather than an error page.
+    if (!(err instanceof OAuthError) || err.code !== 'temporarily_unavailable') throw err;
+    await attempt.notChecked();
+    request.oauthError = err;
+    const client = await branding(provider, p.interaction.request.clientId);
+    const page = loginPage({
+      client,
+      csrf: p.csrf,
+      username,
+      error: 'Too many sign-ins at this moment. Try again in a few seconds.',
+    });
+    return sendPage(reply.headers(err.headers), 503, page, client);
+  }
   if (!user || !ok) {
     request.oauthError = new OAuthError('access_denied', 'login failed', { detail: 'invalid credentials' });
     const client = await branding(provider, p.interaction.request.clientId);
     const page = loginPage({ client, csrf: p.csrf, username, error: 'Invalid username or password.' });
     return sendPage(reply, 401, page, client);
   }
+  await attempt.succeeded();
   const record = await startSession(provider, request, reply, user);
-  await provider.store.setInteractionSession(provider.name, p.interaction.id, record.idHash);
+  // The same authorization (same id, so still single use), now naming the session it may use.
+  const sealed = await sealPending(provider, { ...p.interaction, sessionIdHash: record.idHash });
   // RFC 9700 §4.12: 303, so the browser does not resend the credentials to the next URL.
-  return reply.redirect(`${provider.issuer}/interaction/${p.interaction.id}`, 303);
+  return reply.redirect(pendingUrl(provider, p.interaction.id, sealed), 303);
 }
 
 async function decide(provider: Provider, reply: FastifyReply, p: Pending, decision: string) {
@@ -135,11 +182,11 @@ async function decide(provider: Provider, reply: FastifyReply, p: Pending, decis
       session: p.session,
       loggedInNow: loggedInHere(p),
     });
-    if (step === 'login') return reply.redirect(`${provider.issuer}/interaction/${p.interaction.id}`, 303);
+    if (step === 'login') return reply.redirect(pendingUrl(provider, p.interaction.id, p.sealed), 303);
     return complete(provider, reply, p, p.session);
   }
   if (decision !== 'deny') throw new OAuthError('invalid_request', 'Unknown decision');
-  if (!(await provider.store.takeInteraction(provider.name, p.interaction.id))) throw expired();
+  if (!(await spendPending(provider, p.interaction))) throw expired();
   const error = new OAuthError('access_denied', 'The user denied the request');
   return sendAuthorizationError(reply, provider, targetOf(authz), error);
 }

@@ -4,7 +4,7 @@ import { clientAuthFailed } from '../client-auth/errors.js';
 import { corsRoute } from '../http/cors.js';
 import type { Provider } from '../provider/provider.js';
 import { subjectFor } from '../subjects/subject.js';
-import { type FoundToken, findToken, isActive } from '../tokens/lookup.js';
+import { type FoundToken, findToken, isLive } from '../tokens/lookup.js';
 import { clientRequest, tokenParam } from './client-request.js';
 import { methodNotAllowed } from './method-not-allowed.js';
 
@@ -39,7 +39,7 @@ export function registerIntrospection(app: FastifyInstance, provider: Provider):
     const found = await findToken(provider, tokenParam(form), form.get('token_type_hint'));
     // RFC 7662 §2.2: anything the caller may not see is simply inactive.
     const visible = found && (found.record.clientId === client.id || client.introspectAnyToken);
-    if (!found || !visible || !isActive(found, now))
+    if (!found || !visible || !(await isLive(provider, found, now)))
       return reply.type('application/json').send({ active: false });
     return reply.type('application/json').send(await describe(provider, found));
   });

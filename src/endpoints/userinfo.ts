@@ -52,6 +52,19 @@ function presentedToken(provider: Provider, request: FastifyRequest): string {
   throw new OAuthError('invalid_token', 'Bearer access token required', { headers: challenge(provider) });
 }
 
+/**
+ * Whether a token's audience lets it in here: no resource asked (the audience is then the provider itself), or the
+ * issuer or this endpoint among the resources asked. A client that wants one token for both its API and UserInfo
+ * lists the issuer in `allowed_resources` and asks for `resource=<issuer>` alongside the API.
+ */
+function meantForUserinfo(provider: Provider, audience: readonly string[]): boolean {
+  return (
+    audience.length === 0 ||
+    audience.includes(provider.issuer) ||
+    audience.includes(`${provider.issuer}/userinfo`)
+  );
+}
+
 async function userinfo(provider: Provider, request: FastifyRequest, reply: FastifyReply) {
   const value = presentedToken(provider, request);
   const invalid = () =>
@@ -60,17 +73,21 @@ async function userinfo(provider: Provider, request: FastifyRequest, reply: Fast
   // Only access tokens are in this table: an ID token or refresh token never matches.
   const token = await provider.store.findAccessToken(provider.name, sha256(value));
   if (!token || token.revokedAt !== undefined || token.expiresAt <= provider.clock.now()) throw invalid();
+  // A client removed since the token was issued ends its tokens, even where the store's revocation has not
+  // reached (issue 8 point 6); it also has no answer format (or sector) any more.
+  const client = await provider.findClient(token.clientId);
+  if (!client) throw invalid();
   // From here on, only the origins of the client the token belongs to may read the answer.
-  request.corsClient = await provider.findClient(token.clientId);
+  request.corsClient = client;
+  // RFC 8707 §2, RFC 9068 §4: a token asked for other resources is theirs alone, not a key to UserInfo.
+  if (!meantForUserinfo(provider, token.audience))
+    throw bearerError(provider, 'invalid_token', 'The access token was issued for another resource');
   if (!token.scope.includes('openid'))
     throw bearerError(provider, 'insufficient_scope', 'The access token lacks the openid scope');
   // A token a client got for itself (client_credentials) has no user to describe.
   const user =
     token.userId === undefined ? undefined : await provider.store.getUser(provider.name, token.userId);
   if (!user) throw invalid();
-  // A client removed since the token was issued has no answer format (or sector) any more.
-  const client = await provider.findClient(token.clientId);
-  if (!client) throw invalid();
   const answer = await userinfoResponse(provider, client, {
     userId: user.id,
     // OIDC Core §5.3.2, §5.5: the scope's claims and those the claims request's `userinfo` member asks for.

@@ -111,3 +111,13 @@ export const invalidScope = (d: string, o?: OAuthErrorOptions) => new OAuthError
 export const invalidToken = (d: string, o?: OAuthErrorOptions) => new OAuthError('invalid_token', d, o);
 export const serverError = (detail: string) =>
   new OAuthError('server_error', 'The server encountered an unexpected condition', { detail });
+/**
+ * Throttled (interface.md "Throttled requests"; RFC 6585 §4): 429 with Retry-After in whole seconds. RFC 6749
+ * registers no code for it; temporarily_unavailable is what a client already retries later.
+ */
+export const tooManyRequests = (description: string, retryAfterSeconds: number, detail: string) =>
+  new OAuthError('temporarily_unavailable', description, {
+    status: 429,
+    detail,
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+  });

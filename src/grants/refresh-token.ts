@@ -23,8 +23,18 @@ async function validateRefreshToken(ctx: GrantContext): Promise<RefreshTokenReco
     await provider.store.revokeGrant(provider.name, token.grantId, now);
     throw invalid('revoked refresh token presented; grant revoked');
   }
+  // Past the family's absolute end every member is dead: there is nothing left to revoke.
+  if (token.expiresAt <= now) throw invalid('refresh token expired');
+  if (token.idleExpiresAt <= now) {
+    // RFC 9700 §4.14.2: a rotated-out token coming back is theft whenever it comes, so its idle expiry does not
+    // turn reuse into a plain "expired": the family it was replaced in ends (rows stay until the absolute end).
+    if (token.consumedAt !== undefined) {
+      await provider.store.revokeGrant(provider.name, token.grantId, now);
+      throw invalid('rotated refresh token reused after its idle expiry; grant revoked');
+    }
+    throw invalid('refresh token expired');
+  }
   // A consumed token goes on to the store's rotation step, which tells a retry in the grace period from reuse.
-  if (token.expiresAt <= now || token.idleExpiresAt <= now) throw invalid('refresh token expired');
   return token;
 }
 

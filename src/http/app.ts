@@ -1,8 +1,11 @@
 // Builds the Fastify application: infrastructure (parsers, headers, errors, logging), then each provider's routes.
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { Config } from '../config/load.js';
-import type { OAuthError } from '../errors/oauth-error.js';
+import { neverServedMethod, routableMethods } from '../endpoints/method-not-allowed.js';
+import { OAuthError } from '../errors/oauth-error.js';
 import type { Client } from '../provider/client.js';
 import type { Provider } from '../provider/provider.js';
 import type { Store } from '../store/types.js';
@@ -41,9 +44,79 @@ export interface AppOptions {
 
 const formTypes = ['application/x-www-form-urlencoded'];
 
+/**
+ * How often Node looks for requests past their deadline. Its default (30 s) would let a 30 s limit run to 60 s; the
+ * check walks only connections with a request in progress, so a second costs little.
+ */
+const connectionsCheckingIntervalMs = 1000;
+
+/** A raw HTTP/1.1 answer that closes the connection, for what Node hands us as a socket rather than a request. */
+function rawResponse(status: number, headers: Record<string, string>, body: string): string {
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+  return (
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('')}Connection: close\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
+function jsonRawResponse(
+  status: number,
+  error: string,
+  description: string,
+  extra: Record<string, string> = {},
+) {
+  return rawResponse(
+    status,
+    { 'Content-Type': 'application/json', 'Cache-Control': 'no-store', ...extra },
+    JSON.stringify({ error, error_description: description }),
+  );
+}
+
+/** Writes the answer, then closes the socket even if the client keeps sending (a trickled body, a tunnel). */
+function endSocket(socket: Socket, response: string): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(response, () => socket.destroy());
+}
+
+/** The path of a request line (`METHOD /path HTTP/1.x`), when it is one. */
+function requestLinePath(raw: unknown): string | undefined {
+  if (!Buffer.isBuffer(raw)) return undefined;
+  const m = /^[^\s]+ (\/[^\s]*) HTTP\/1\.[01]\r?\n/.exec(raw.subarray(0, 8192).toString('latin1'));
+  return m?.[1];
+}
+
+/** Two Authorization headers: Node keeps only the first, so which one counts would be ours to guess (RFC 6750 §2). */
+function repeatsAuthorization(rawHeaders: string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'authorization') seen++;
+  return seen > 1;
+}
+
+/** The charset parameter of a Content-Type, lower-cased; undefined when it names none. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
+  return m?.[1]?.toLowerCase();
+}
+
 export function buildApp(options: AppOptions): FastifyInstance {
   const { config } = options;
-  const fastifyOptions: FastifyServerOptions & { https?: { cert: Buffer; key: Buffer } | null } = {
+  const requestTimeout = config.server.requestTimeoutSeconds * 1000;
+  const keepAliveTimeout = config.server.keepAliveTimeoutSeconds * 1000;
+  // Node's own limits on slow clients (issue 8 point 4), the same for HTTP and HTTPS: headers and body must all have
+  // arrived within requestTimeout (else 408 and close); a TLS handshake gets no longer than that either.
+  const serverOptions = {
+    requestTimeout,
+    headersTimeout: requestTimeout,
+    keepAliveTimeout,
+    connectionsCheckingInterval: connectionsCheckingIntervalMs,
+  };
+  const fastifyOptions: FastifyServerOptions & {
+    http?: typeof serverOptions;
+    https?: (typeof serverOptions & { cert: Buffer; key: Buffer; handshakeTimeout: number }) | null;
+  } = {
     logger: {
       level: config.server.logLevel,
       ...(options.logStream ? { stream: options.logStream } : {}),
@@ -55,6 +128,10 @@ export function buildApp(options: AppOptions): FastifyInstance {
     trustProxy: config.server.trustProxy as boolean,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Fastify sets these on the server after creating it (its own defaults: no request timeout, 72 s keep-alive).
+    requestTimeout,
+    keepAliveTimeout,
+    http: serverOptions,
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     // Errors Fastify raises before routing (a path that is not valid percent-encoding) get our error shape too.
     frameworkErrors: (err, request, reply) => {
@@ -63,23 +140,83 @@ export function buildApp(options: AppOptions): FastifyInstance {
       if (/\/(interaction\/|authorize|end_session)/.test(request.url)) sendPageError(reply, oauth);
       else sendJsonError(reply, oauth);
     },
-    // Requests Node's HTTP parser refuses never reach Fastify; answer them in the same JSON shape.
-    clientErrorHandler: (err: NodeJS.ErrnoException, socket: import('node:net').Socket) => {
-      if (!socket.writable) return;
+    // Requests Node's HTTP parser refuses, or that ran out of time, never reach Fastify; answer them in our shape.
+    clientErrorHandler: (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      // Answered only if nothing of a response has gone out on this connection yet.
+      const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+      if (inProgress?.headersSent) {
+        socket.destroy();
+        return;
+      }
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        // No request line is logged for it (the request never completed): this one says who was cut off.
+        app.log.info({ status: 408, ip: socket.remoteAddress }, 'request not received in time');
+        endSocket(socket, jsonRawResponse(408, 'invalid_request', 'Request not received in time'));
+        return;
+      }
+      if (err.code === 'HPE_INVALID_METHOD') {
+        // A method llhttp does not know: 405 with the endpoint's Allow, like any other method it does not serve.
+        const path = requestLinePath(err.rawPacket);
+        if (path !== undefined) {
+          answerUnroutable(socket, path);
+          return;
+        }
+      }
       const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-      const body = JSON.stringify({
-        error: 'invalid_request',
-        error_description: tooLarge ? 'Request headers too large' : 'Malformed HTTP request',
-      });
-      socket.end(
-        `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-          'Content-Type: application/json\r\nCache-Control: no-store\r\nConnection: close\r\n' +
-          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      endSocket(
+        socket,
+        jsonRawResponse(
+          tooLarge ? 431 : 400,
+          'invalid_request',
+          tooLarge ? 'Request headers too large' : 'Malformed HTTP request',
+        ),
       );
     },
-    ...(options.https ? { https: options.https } : {}),
+    ...(options.https
+      ? { https: { ...options.https, ...serverOptions, handshakeTimeout: requestTimeout } }
+      : {}),
   };
   const app = Fastify(fastifyOptions) as unknown as FastifyInstance;
+  // Past the cap Node closes a new connection at once; those already open are still served.
+  app.server.maxConnections = config.server.maxConnections;
+
+  /**
+   * What the router never sees (a CONNECT, a method llhttp refuses) is answered as the never-served method at the
+   * same path: the endpoint's own 405 with its Allow, or the 404 of an unknown path; then the connection closes.
+   */
+  function answerUnroutable(socket: Socket, path: string): void {
+    // The request line logged for it names the stand-in method; the address is the real client's.
+    const remoteAddress = socket.remoteAddress ?? '127.0.0.1';
+    app.inject({ method: neverServedMethod, url: path, remoteAddress }).then(
+      (res) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (value === undefined || /^(connection|content-length|transfer-encoding|keep-alive)$/i.test(name))
+            continue;
+          headers[name] = Array.isArray(value) ? value.join(', ') : String(value);
+        }
+        endSocket(socket, rawResponse(res.statusCode, headers, res.body));
+      },
+      () => endSocket(socket, jsonRawResponse(400, 'invalid_request', 'Malformed HTTP request')),
+    );
+  }
+
+  // Node hands CONNECT to this event and, with no listener, drops the socket without a word.
+  app.server.on('connect', (request: { url?: string }, socket: Socket) => {
+    const target = request.url ?? '';
+    if (target.startsWith('/')) answerUnroutable(socket, target);
+    // A tunnel to host:port: this server is no proxy, and that target serves no method at all.
+    else
+      endSocket(
+        socket,
+        jsonRawResponse(405, 'method_not_allowed', 'This server is not a proxy', { Allow: '' }),
+      );
+  });
+
+  // Methods Fastify does not route by default (WebDAV, LINK, PURGE, ...), so each endpoint can answer them 405.
+  const supported = new Set<string>(app.supportedMethods);
+  for (const method of routableMethods) if (!supported.has(method)) app.addHttpMethod(method);
 
   app.decorateRequest('oauthError', undefined);
   app.decorateRequest('corsClient', undefined);
@@ -87,7 +224,13 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   // Only form bodies are parsed; anything else is refused before a handler sees it (415 → invalid_request).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(formTypes, { parseAs: 'buffer' }, (_req, body, done) => {
+  app.addContentTypeParser(formTypes, { parseAs: 'buffer' }, (req, body, done) => {
+    // Forms are UTF-8 (WHATWG URL §5.1); bytes declared as another charset would be read as something else.
+    const charset = charsetOf(req.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      done(new OAuthError('invalid_request', 'Form bodies must be UTF-8'), undefined);
+      return;
+    }
     try {
       done(null, parseForm(decodeUtf8(body as Buffer)));
     } catch (err) {
@@ -106,6 +249,8 @@ export function buildApp(options: AppOptions): FastifyInstance {
       reply.header('Pragma', 'no-cache');
     }
     if (kind === 'page') setPageHeaders(reply);
+    if (repeatsAuthorization(request.raw.rawHeaders))
+      throw new OAuthError('invalid_request', 'Only one Authorization header is allowed');
   });
 
   app.addHook('onSend', async (request, reply, payload) => {
@@ -134,15 +279,14 @@ export function buildApp(options: AppOptions): FastifyInstance {
     const route = request.routeOptions.url ?? 'unmatched';
     options.metrics.observeRequest(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
     const err = request.oauthError;
-    const q = request.url.indexOf('?');
     request.log.info(
       {
         method: request.method,
-        path: q === -1 ? request.url : request.url.slice(0, q),
+        path: loggedPath(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime * 10) / 10,
         ip: request.ip,
-        ...(err ? { error: err.code, detail: err.detail ?? err.description } : {}),
+        ...(err ? { error: err.code, detail: clip(err.detail ?? err.description) } : {}),
       },
       'request',
     );
@@ -150,4 +294,20 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
   options.registerRoutes(app);
   return app;
+}
+
+/** Longest path or error detail a log line keeps: a request cannot make the log grow by what it sends. */
+const maxLogged = 256;
+
+function clip(text: string): string {
+  return text.length > maxLogged ? `${text.slice(0, maxLogged)}…` : text;
+}
+
+/**
+ * The path alone: no query and no fragment (Node accepts `#` in a request target), since either may carry a token,
+ * a code or a hint.
+ */
+function loggedPath(url: string): string {
+  const end = url.search(/[?#]/);
+  return clip(end === -1 ? url : url.slice(0, end));
 }

@@ -58,6 +58,9 @@ export function toOAuthError(err: unknown): OAuthError {
  */
 export function logRequestFailure(log: FastifyBaseLogger, err: unknown, oauth: OAuthError): void {
   if (err instanceof StoreUnavailableError) log.warn({ detail: oauth.detail }, 'store unavailable');
+  // Overload we answer on purpose (a full password queue): a warning, without a stack per refused request.
+  else if (oauth.code === 'temporarily_unavailable')
+    log.warn({ detail: oauth.detail }, 'temporarily unavailable');
   else if (oauth.status >= 500) log.error({ err, detail: oauth.detail }, 'request failed');
 }
 

@@ -121,7 +121,8 @@ export async function createProvider(settings: ProviderSettings, deps: ProviderD
       source: 'config',
     });
   }
-  await store.replaceConfigClients(settings.name, records);
+  // A client taken out of the file loses its tokens and codes here, in the same step (issue 8 point 6).
+  await store.replaceConfigClients(settings.name, records, deps.clock.now());
   // Configured clients, and those registered through /registration (RFC 7591) by any process sharing the store.
   const clientRegistry = await ClientRegistry.load(clientDeps);
   const clients = new Map(clientRegistry.all().map((c) => [c.id, c]));

@@ -76,9 +76,25 @@ export function registrableInput(body: unknown): Record<string, unknown> {
     );
   const input: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(body)) {
-    if (registrable.has(key) && value !== null) input[key] = value;
+    if (!registrable.has(key) || value === null) continue;
+    // A control character (NUL included) would be dropped or kept differently by each reader of the value (the
+    // WHATWG URL parser strips some, PostgreSQL text refuses NUL): refuse it rather than store an ambiguous value.
+    if (holdsControlCharacter(value))
+      throw new OAuthError(
+        key === 'redirect_uris' ? 'invalid_redirect_uri' : 'invalid_client_metadata',
+        `${key}: control characters are not allowed`,
+      );
+    input[key] = value;
   }
   return input;
+}
+
+function holdsControlCharacter(value: unknown): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+  if (typeof value === 'string') return /[\u0000-\u001f\u007f]/.test(value);
+  if (Array.isArray(value)) return value.some(holdsControlCharacter);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(holdsControlCharacter);
+  return false;
 }
 
 function metadataError(problems: readonly MetadataProblem[]): OAuthError {

@@ -2,11 +2,9 @@
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
-  AuthorizationRequest,
   ClientMetadata,
   ClientRecord,
   GrantDetails,
-  InteractionRecord,
   RefreshTokenRecord,
   SessionRecord,
   SigningKeyRecord,
@@ -116,17 +114,6 @@ export function toSession(r: Row): SessionRecord {
     sid: str(r.sid),
     userId: str(r.user_id),
     authTime: num(r.auth_time),
-    expiresAt: num(r.expires_at),
-  };
-}
-
-export function toInteraction(r: Row): InteractionRecord {
-  return {
-    id: str(r.id),
-    bindingHash: str(r.binding_hash),
-    request: json<AuthorizationRequest>(r.request),
-    sessionIdHash: optStr(r.session_id_hash),
-    createdAt: num(r.created_at),
     expiresAt: num(r.expires_at),
   };
 }

@@ -101,8 +101,8 @@ export interface AuthorizationRequest {
   maxAge: number | undefined;
   /** RFC 8707 resource indicators asked for. */
   resource: string[];
-  // The optional OpenID parameters (OIDC Core §3.1.2.1, §5.5); absent when not asked for. Interactions keep the
-  // request as JSON, so these need no migration.
+  // The optional OpenID parameters (OIDC Core §3.1.2.1, §5.5); absent when not asked for. Pending authorizations
+  // carry the request as JSON (src/authorization/pending.ts), so these need no migration.
   /** OIDC Core §5.5 claims request. */
   claims?: ClaimsRequest;
   /** acr_values (or the client's default_acr_values), in the order of preference asked. */
@@ -115,18 +115,6 @@ export interface AuthorizationRequest {
   uiLocales?: string[];
   /** page, popup, touch or wap. */
   display?: string;
-}
-
-export interface InteractionRecord {
-  id: string;
-  /** Hash of the browser-binding cookie that started it: a form from another browser is refused. */
-  bindingHash: string;
-  request: AuthorizationRequest;
-  /** Set once the user has logged in during this interaction. */
-  sessionIdHash: string | undefined;
-  /** A session whose login is at least this recent was logged into during this interaction. */
-  createdAt: EpochSeconds;
-  expiresAt: EpochSeconds;
 }
 
 /** One requested claim of the OIDC Core §5.5 `claims` parameter; null asks for it with no further conditions. */
@@ -243,8 +231,12 @@ export interface KeyStore {
 }
 
 export interface ClientStore {
-  /** Makes the config-sourced clients exactly `clients` (inserting, updating and deleting), in one transaction. */
-  replaceConfigClients(provider: string, clients: ClientRecord[]): Promise<void>;
+  /**
+   * Makes the config-sourced clients exactly `clients` (inserting, updating and deleting), in one transaction. A
+   * configured client no longer listed ends as a deleted registered one does: its access and refresh tokens revoked
+   * at `now`, its unused codes consumed, consents given to it forgotten (issue 8: removing a client ends its tokens).
+   */
+  replaceConfigClients(provider: string, clients: ClientRecord[], now: EpochSeconds): Promise<void>;
   listClients(provider: string): Promise<ClientRecord[]>;
   /** One client of either source. */
   findClient(provider: string, clientId: string): Promise<ClientRecord | undefined>;
@@ -302,17 +294,27 @@ export interface SessionStore {
   endSession(provider: string, idHash: string, now: EpochSeconds): Promise<EndedSession | undefined>;
 }
 
-export interface InteractionStore {
-  createInteraction(provider: string, interaction: InteractionRecord): Promise<void>;
-  getInteraction(provider: string, id: string): Promise<InteractionRecord | undefined>;
-  setInteractionSession(provider: string, id: string, sessionIdHash: string): Promise<void>;
-  /** Deletes it and reports whether this call did, so one interaction completes once. */
-  takeInteraction(provider: string, id: string): Promise<boolean>;
-}
-
 export interface ConsentStore {
   getConsent(provider: string, userId: string, clientId: string): Promise<string[] | undefined>;
-  putConsent(provider: string, userId: string, clientId: string, scope: string[]): Promise<void>;
+  /** Replaces the consent with exactly `scope`, stamped `now`. */
+  putConsent(
+    provider: string,
+    userId: string,
+    clientId: string,
+    scope: string[],
+    now: EpochSeconds,
+  ): Promise<void>;
+  /**
+   * Adds `items` to the stored consent (creating it), keeping what was there, in one atomic step: two consents
+   * given at once both end up remembered, neither overwrites the other.
+   */
+  mergeConsent(
+    provider: string,
+    userId: string,
+    clientId: string,
+    items: string[],
+    now: EpochSeconds,
+  ): Promise<void>;
 }
 
 export interface CodeStore {
@@ -383,13 +385,44 @@ export interface ReplayStore {
  * now (locked past its timeout, an I/O error, a full disk, the server down): the HTTP layer answers 503
  * temporarily_unavailable with Retry-After. Any other rejection is a fault (500).
  */
+/**
+ * One counter of a throttle step (issue 8 points 1-2): its key and the rules it counts under. The rules travel with
+ * each call, so changed settings apply at once and the stores keep no policy of their own.
+ */
+export interface ThrottleCounter {
+  /** Bounded and opaque, built by src/throttle/ from hashes and an address: never a username or a secret. */
+  key: string;
+  /** Attempts one window may count; at this many the key is blocked until the window (or its doubled block) ends. */
+  limit: number;
+  windowSeconds: number;
+  /** The longest a repeatedly blocked key stays blocked, and how long a block is remembered for doubling. */
+  maxBlockSeconds: number;
+}
+
+export type ThrottleVerdict = { blocked: false } | { blocked: true; retryAfter: number };
+
+/** Attempt counters shared by every process on the store (brute-force throttling; checklist C3, L5). */
+export interface ThrottleStore {
+  /**
+   * One atomic step: when any counter is blocked, answers so and changes nothing; otherwise counts one attempt on
+   * every counter. Reserving before the password is checked means parallel guesses are all counted.
+   */
+  admitAttempt(provider: string, counters: ThrottleCounter[], now: EpochSeconds): Promise<ThrottleVerdict>;
+  /** Counts one attempt (a failure) on every counter, atomically, blocked or not. */
+  recordFailure(provider: string, counters: ThrottleCounter[], now: EpochSeconds): Promise<void>;
+  /** Reads only: whether any counter is blocked now (one indexed read, for hot paths that write only on failure). */
+  throttleState(provider: string, counters: ThrottleCounter[], now: EpochSeconds): Promise<ThrottleVerdict>;
+  /** After a success: deletes the `clear` keys and gives one attempt back to each `giveBack` key. */
+  clearAttempts(provider: string, clear: string[], giveBack: string[]): Promise<void>;
+}
+
 export interface Store
   extends KeyStore,
     ReplayStore,
+    ThrottleStore,
     ClientStore,
     UserStore,
     SessionStore,
-    InteractionStore,
     ConsentStore,
     CodeStore,
     TokenStore {
@@ -400,8 +433,9 @@ export interface Store
   ping(): Promise<void>;
   /**
    * Removes rows that expired before `now` (codes a day later, for replay detection): sessions and their grants,
-   * interactions, access and refresh tokens, used `jti`s, codes. In small indexed batches that each hold the write
-   * lock briefly, yielding between them so requests are answered meanwhile; answers how many rows went.
+   * interactions, access and refresh tokens, used `jti`s, throttle counters, codes. In small indexed batches that
+   * each hold the write lock briefly, yielding between them so requests are answered meanwhile; answers how many
+   * rows went.
    */
   deleteExpired(now: EpochSeconds): Promise<number>;
   close(): Promise<void>;

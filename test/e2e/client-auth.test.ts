@@ -112,6 +112,8 @@ before(async () => {
     providers: [
       {
         name: 'default',
+        // This file sends dozens of failed authentications per client on purpose; throttling has its own tests.
+        throttle: { clientAuth: { perClientAndAddress: 10_000, perAddress: 100_000 } },
         users: [alice, bob],
         clients: [
           demoClient,

@@ -1,8 +1,9 @@
-// Faults (issue 7 point 5): a store that cannot answer gives 503 with Retry-After and recovers without a restart; a
-// process killed with SIGKILL loses no token it returned.
+// Faults (issue 7 point 5, issue 8 point 9): a store that cannot answer gives 503 with Retry-After and recovers without
+// a restart; a process killed with SIGKILL under load, three times over, loses no token it returned.
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -16,7 +17,7 @@ import { translateSqliteError } from '../../src/store/sqlite/unavailable.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { call } from '../helpers/http.js';
 import { alice, demoClient, testStorage } from '../helpers/server.js';
-import { authorizeUrl, basic, pkcePair } from '../helpers/user-agent.js';
+import { authorizeUrl, basic, pkcePair, signIn, UserAgent } from '../helpers/user-agent.js';
 
 const machine = {
   client_id: 'machine',
@@ -81,20 +82,23 @@ describe('a store that cannot answer', () => {
     await store.close();
   });
 
-  const authorizeRequest = () =>
-    call(
-      authorizeUrl(issuer, {
-        response_type: 'code',
-        client_id: demoClient.client_id,
-        redirect_uri: demoClient.redirect_uris[0] as string,
-        scope: 'openid',
-        state: 's',
-        code_challenge: pkcePair().challenge,
-        code_challenge_method: 'S256',
-      }),
-    );
+  const authorizationUrl = () =>
+    authorizeUrl(issuer, {
+      response_type: 'code',
+      client_id: demoClient.client_id,
+      redirect_uri: demoClient.redirect_uris[0] as string,
+      scope: 'openid',
+      state: 's',
+      code_challenge: pkcePair().challenge,
+      code_challenge_method: 'S256',
+    });
+  // A signed-in browser: its /authorize reads the session from the store (an anonymous one may need no store at all,
+  // its pending request travelling with the browser).
+  const browser = new UserAgent();
+  const authorizeRequest = () => call(authorizationUrl(), { headers: { cookie: browser.cookieHeader() } });
 
   test('answers 503 temporarily_unavailable with Retry-After while locked, and recovers when the lock goes', async () => {
+    assert.ok((await signIn(browser, authorizationUrl())).searchParams.get('code'));
     assert.equal((await tokenRequest(server.listenUrl)).status, 200);
     assert.equal((await call(`${server.listenUrl}/healthz`)).status, 200);
 
@@ -197,13 +201,26 @@ describe('SIGKILL', () => {
 
   before(async () => {
     configFile = join(dir, 'kill.json');
+    // One fixed port for every process: the issuer, and with it the browser's session and codes, stay the same.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((resolve) => probe.close(resolve));
     writeFileSync(
       configFile,
       JSON.stringify({
-        server: { host: '127.0.0.1', port: 0 },
+        server: { host: '127.0.0.1', port },
         // The store under test: a SQLite file, or PostgreSQL with GATEHOUSE_TEST_STORE=postgres.
         storage: await testStorage(join(dir, 'kill')),
-        providers: [{ name: 'default', clients: [machine], users: [] }],
+        providers: [
+          {
+            name: 'default',
+            clients: [machine, demoClient],
+            users: [alice],
+            // The load sends /authorize faster than a browser would; its flood limit is not under test here.
+            throttle: { requests: { authorize: { perSecond: 100_000, burst: 100_000 } } },
+          },
+        ],
       }),
     );
   });
@@ -235,55 +252,155 @@ describe('SIGKILL', () => {
     return { child, url };
   }
 
-  test('every token returned before a SIGKILL mid-load is still active after a restart', async () => {
-    const first = await serve();
-    const issued: string[] = [];
+  /** A token the server returned in a 200 answer, with the client it belongs to. */
+  interface Returned {
+    token: string;
+    kind: 'access' | 'refresh';
+    client: { client_id: string; client_secret: string };
+  }
+
+  const redirectUri = demoClient.redirect_uris[0] as string;
+  const codeRequest = (issuer: string) =>
+    authorizeUrl(issuer, {
+      response_type: 'code',
+      client_id: demoClient.client_id,
+      redirect_uri: redirectUri,
+      scope: 'openid offline_access',
+      state: 's',
+    });
+
+  /** One code flow through the signed-in browser: a code from /authorize (consent remembered), then its exchange. */
+  async function codeExchange(url: string, ua: UserAgent, returned: Returned[]): Promise<void> {
+    const issuer = `${url}/oidc/endpoint/default`;
+    const page = await ua.get(codeRequest(issuer));
+    const location = page.headers.get('location');
+    const code = location ? new URL(location).searchParams.get('code') : null;
+    assert.ok(code, `a code straight from /authorize: ${page.status} ${location}`);
+    const res = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basic(demoClient.client_id, demoClient.client_secret),
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: redirectUri,
+      }).toString(),
+    });
+    const json = (await res.json()) as { access_token?: string; refresh_token?: string };
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.ok(json.access_token && json.refresh_token);
+    returned.push(
+      { token: json.access_token, kind: 'access', client: demoClient },
+      { token: json.refresh_token, kind: 'refresh', client: demoClient },
+    );
+  }
+
+  async function clientCredentials(url: string, returned: Returned[]): Promise<void> {
+    const res = await tokenRequest(url);
+    const json = (await res.json()) as { access_token?: string };
+    assert.equal(res.status, 200, JSON.stringify(json));
+    assert.ok(json.access_token);
+    returned.push({ token: json.access_token, kind: 'access', client: machine });
+  }
+
+  /**
+   * Sixteen clients keep requesting tokens (code exchanges through a signed-in browser, and client_credentials); the
+   * process dies under them once `quota` more tokens have been returned. Answers that never came promised nothing.
+   */
+  async function killUnderLoad(ua: UserAgent, returned: Returned[], quota: number): Promise<number> {
+    const server = await serve();
+    const exited = new Promise((resolve) => server.child.on('exit', resolve));
+    const target = returned.length + quota;
     let killed = false;
     let inFlight = 0;
     let inFlightAtKill = 0;
-    const exited = new Promise((resolve) => first.child.on('exit', resolve));
-    // Eight clients keep requesting; the process dies under them once forty tokens have been returned.
-    const worker = async () => {
-      while (!killed) {
+    const worker = async (n: number) => {
+      for (let i = 0; !killed; i++) {
         inFlight++;
         try {
-          const res = await tokenRequest(first.url);
-          const json = (await res.json()) as { access_token?: string };
-          if (res.status === 200 && json.access_token) issued.push(json.access_token);
-        } catch {
-          // In flight at the kill: never answered, so nothing was promised.
+          if ((n + i) % 2 === 0) await codeExchange(server.url, ua, returned);
+          else await clientCredentials(server.url, returned);
+        } catch (err) {
+          // Refused or cut off by the kill; before it, every request must succeed.
+          if (!killed) throw err;
         }
         inFlight--;
-        if (issued.length >= 40 && !killed) {
+        if (returned.length >= target && !killed) {
           killed = true;
           inFlightAtKill = inFlight;
-          first.child.kill('SIGKILL');
+          server.child.kill('SIGKILL');
         }
       }
     };
-    await Promise.all(Array.from({ length: 8 }, worker));
+    await Promise.all(Array.from({ length: 16 }, (_v, n) => worker(n)));
     await exited;
-    assert.equal(first.child.signalCode, 'SIGKILL');
-    assert.ok(issued.length >= 40);
-    assert.ok(inFlightAtKill > 0, 'killed with requests in flight');
+    assert.equal(server.child.signalCode, 'SIGKILL');
+    return inFlightAtKill;
+  }
 
-    const second = await serve();
+  test('every token returned before each of three SIGKILLs under load is still active after a restart, and every refresh token refreshes once', async (ctx) => {
+    const returned: Returned[] = [];
+    // One sign-in (and consent) before the load: the session and the remembered consent live in the store, so the
+    // browser gets codes straight from /authorize from every process, the restarted ones included.
+    const ua = new UserAgent();
+    {
+      const first = await serve();
+      const cb = await signIn(ua, codeRequest(`${first.url}/oidc/endpoint/default`));
+      assert.ok(cb.searchParams.get('code'));
+      const done = new Promise((resolve) => first.child.on('exit', resolve));
+      first.child.kill('SIGTERM');
+      await done;
+    }
+    for (let kill = 1; kill <= 3; kill++) {
+      const inFlight = await killUnderLoad(ua, returned, 60);
+      assert.ok(inFlight > 0, `kill ${kill}: killed with requests in flight`);
+      ctx.diagnostic(
+        `kill ${kill}: ${returned.length} tokens returned so far, ${inFlight} requests in flight`,
+      );
+    }
+    const refresh = returned.filter((r) => r.kind === 'refresh');
+    assert.ok(refresh.length >= 20, `${refresh.length} refresh tokens from code exchanges`);
+    assert.ok(returned.length - refresh.length >= 60, 'access tokens');
+
+    const last = await serve();
+    const issuer = `${last.url}/oidc/endpoint/default`;
     try {
-      for (const token of issued) {
-        const res = await fetch(`${second.url}/oidc/endpoint/default/introspect`, {
+      const inactive: string[] = [];
+      // Every token, eight at a time: introspection answers active for each.
+      for (let i = 0; i < returned.length; i += 8) {
+        await Promise.all(
+          returned.slice(i, i + 8).map(async (r) => {
+            const res = await fetch(`${issuer}/introspect`, {
+              method: 'POST',
+              headers: {
+                'content-type': 'application/x-www-form-urlencoded',
+                authorization: basic(r.client.client_id, r.client.client_secret),
+              },
+              body: new URLSearchParams({ token: r.token }).toString(),
+            });
+            assert.equal(res.status, 200);
+            if (((await res.json()) as { active: boolean }).active !== true) inactive.push(r.kind);
+          }),
+        );
+      }
+      assert.deepEqual(inactive, [], `of ${returned.length} returned tokens, these were lost`);
+      // And every refresh token still does its job, once.
+      for (const r of refresh) {
+        const res = await fetch(`${issuer}/token`, {
           method: 'POST',
           headers: {
             'content-type': 'application/x-www-form-urlencoded',
-            authorization: basic(machine.client_id, machine.client_secret),
+            authorization: basic(demoClient.client_id, demoClient.client_secret),
           },
-          body: new URLSearchParams({ token }).toString(),
+          body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: r.token }).toString(),
         });
-        assert.equal(res.status, 200);
-        assert.equal(((await res.json()) as { active: boolean }).active, true, 'a returned token survives');
+        assert.equal(res.status, 200, `a returned refresh token refreshes: ${await res.text()}`);
       }
     } finally {
-      const done = new Promise((resolve) => second.child.on('exit', resolve));
-      second.child.kill('SIGTERM');
+      const done = new Promise((resolve) => last.child.on('exit', resolve));
+      last.child.kill('SIGTERM');
       await done;
     }
   });

@@ -723,6 +723,21 @@ describe('hostile headers do not change what the provider says (checklist D1, J1
   });
 });
 
+describe('what the log keeps of a request target', () => {
+  test('a fragment in the request target is not logged (it may carry a token); a huge path is clipped', async () => {
+    const base = new URL(t.issuer).pathname;
+    const fragmentToken = keep('fragment-token-0123456789abcdef');
+    const res = await send({ method: 'GET', target: `${base}/userinfo#access_token=${fragmentToken}` });
+    assert.ok(res.status < 500);
+    const long = `${base}/${'x'.repeat(4000)}`;
+    assert.equal((await send({ method: 'GET', target: long })).status, 404);
+    assert.ok(
+      !t.logs.some((l) => l.includes('x'.repeat(1000))),
+      'a 4,000-character path is not logged whole',
+    );
+  });
+});
+
 describe('afterwards', () => {
   test('GET /healthz still answers 200', async () => {
     const res = await fetch(`${t.baseUrl}/healthz`);

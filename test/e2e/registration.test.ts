@@ -52,6 +52,9 @@ function listen(server: Server): Promise<number> {
   );
 }
 
+// Dozens of registrations from one address in seconds, on purpose; the per-address rate has its own tests.
+const unthrottled = { requests: { registration: { perSecond: 1_000_000, burst: 1_000_000 } } };
+
 before(async () => {
   docs = createServer((req, res) => {
     const lists: Record<string, string[]> = {
@@ -71,12 +74,20 @@ before(async () => {
 
   open = await startTestServer({
     server: { allowPrivateNetworkFetch: true },
-    providers: [{ name: 'default', clients: [demoClient], users: [alice], registration: {} }],
+    providers: [
+      { name: 'default', clients: [demoClient], users: [alice], registration: {}, throttle: unthrottled },
+    ],
   });
   guarded = await startTestServer({
     server: { publicUrl: 'https://op.example' },
     providers: [
-      { name: 'default', clients: [], users: [], registration: { initialAccessToken: INITIAL_ACCESS_TOKEN } },
+      {
+        name: 'default',
+        clients: [],
+        users: [],
+        registration: { initialAccessToken: INITIAL_ACCESS_TOKEN },
+        throttle: unthrottled,
+      },
     ],
   });
   off = await startTestServer({ providers: [{ name: 'default', clients: [], users: [] }] });
@@ -278,11 +289,27 @@ describe('refused metadata (checklist A4, G1, G2; RFC 7591 §3.2.2)', () => {
     ['a wildcard', 'https://*.rp.example/cb'],
     ['user information before the host', 'https://rp.example@evil.example/cb'],
     ['a relative URI', '/cb'],
+    ['a trailing NUL (the URL parser would strip it)', 'https://rp.example/cb\u0000'],
+    ['a tab inside', 'https://rp.example/c\tb'],
   ] as const) {
     test(`redirect URI with ${name} → 400 invalid_redirect_uri`, async () => {
       assertError(await register(open, { redirect_uris: [uri] }), 400, 'invalid_redirect_uri');
     });
   }
+
+  test('a control character in any other metadata value → 400 invalid_client_metadata', async () => {
+    const redirect_uris = ['https://rp.example/cb'];
+    assertError(
+      await register(open, { redirect_uris, client_name: 'x\u0000y' }),
+      400,
+      'invalid_client_metadata',
+    );
+    assertError(
+      await register(open, { redirect_uris, contacts: ['a@b.example\u0007'] }),
+      400,
+      'invalid_client_metadata',
+    );
+  });
 
   test('no redirect_uris for the code flow → 400 invalid_redirect_uri; a loopback http one is fine', async () => {
     assertError(await register(open, { client_name: 'x' }), 400, 'invalid_redirect_uri');
@@ -713,7 +740,9 @@ describe('registered clients live in the store', () => {
     second = await startTestServer({
       dir: open.dir,
       server: { allowPrivateNetworkFetch: true },
-      providers: [{ name: 'default', clients: [demoClient], users: [alice], registration: {} }],
+      providers: [
+        { name: 'default', clients: [demoClient], users: [alice], registration: {}, throttle: unthrottled },
+      ],
     });
     secondLogs = second.logs;
     const origin = 'https://spa-shared.example';

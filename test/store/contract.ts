@@ -2,7 +2,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { describe, test } from 'node:test';
-import type { AccessTokenRecord, IssuedTokens, RefreshTokenRecord, Store } from '../../src/store/types.js';
+import type {
+  AccessTokenRecord,
+  IssuedTokens,
+  RefreshTokenRecord,
+  Store,
+  ThrottleCounter,
+} from '../../src/store/types.js';
 
 const now = 1_800_000_000;
 
@@ -363,32 +369,40 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         post_logout_redirect_uris: [],
         introspect_any_token: false,
       };
-      await store.replaceConfigClients('p', [
-        {
-          clientId: 'x',
-          secretHash: undefined,
-          secretEncrypted: undefined,
-          metadata: meta,
-          source: 'config',
-        },
-        {
-          clientId: 'y',
-          secretHash: 'h',
-          secretEncrypted: 'jwe',
-          metadata: { ...meta, client_id: 'y' },
-          source: 'config',
-        },
-      ]);
+      await store.replaceConfigClients(
+        'p',
+        [
+          {
+            clientId: 'x',
+            secretHash: undefined,
+            secretEncrypted: undefined,
+            metadata: meta,
+            source: 'config',
+          },
+          {
+            clientId: 'y',
+            secretHash: 'h',
+            secretEncrypted: 'jwe',
+            metadata: { ...meta, client_id: 'y' },
+            source: 'config',
+          },
+        ],
+        now,
+      );
       assert.equal((await store.listClients('p')).find((c) => c.clientId === 'y')?.secretEncrypted, 'jwe');
-      await store.replaceConfigClients('p', [
-        {
-          clientId: 'x',
-          secretHash: undefined,
-          secretEncrypted: undefined,
-          metadata: meta,
-          source: 'config',
-        },
-      ]);
+      await store.replaceConfigClients(
+        'p',
+        [
+          {
+            clientId: 'x',
+            secretHash: undefined,
+            secretEncrypted: undefined,
+            metadata: meta,
+            source: 'config',
+          },
+        ],
+        now,
+      );
       assert.deepEqual(
         (await store.listClients('p')).map((c) => c.clientId),
         ['x'],
@@ -396,34 +410,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       await store.close();
     });
 
-    test('interactions complete once; sessions and consents round-trip; expired rows are removed', async () => {
+    test('sessions and consents round-trip; expired rows are removed', async () => {
       const store = await open();
-      await store.createInteraction('p', {
-        id: 'i1',
-        bindingHash: 'b',
-        request: {
-          clientId: 'c',
-          responseType: 'code',
-          responseMode: 'query',
-          redirectUri: 'https://rp/cb',
-          scope: ['openid'],
-          state: undefined,
-          nonce: undefined,
-          codeChallenge: undefined,
-          prompt: [],
-          maxAge: undefined,
-          resource: [],
-        },
-        sessionIdHash: undefined,
-        createdAt: now,
-        expiresAt: now + 60,
-      });
-      await store.setInteractionSession('p', 'i1', 's1');
-      assert.equal((await store.getInteraction('p', 'i1'))?.sessionIdHash, 's1');
-      assert.equal((await store.getInteraction('p', 'i1'))?.createdAt, now);
-      const takes = await Promise.all([store.takeInteraction('p', 'i1'), store.takeInteraction('p', 'i1')]);
-      assert.deepEqual(takes.sort(), [false, true]);
-
       await store.createSession('p', {
         idHash: 's1',
         sid: 'sid-1',
@@ -432,7 +420,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expiresAt: now + 10,
       });
       assert.equal((await store.getSession('p', 's1'))?.userId, 'u');
-      await store.putConsent('p', 'u', 'c', ['openid', 'email']);
+      await store.putConsent('p', 'u', 'c', ['openid', 'email'], now);
       assert.deepEqual(await store.getConsent('p', 'u', 'c'), ['openid', 'email']);
       assert.equal(await store.getConsent('p', 'u', 'other'), undefined);
 
@@ -615,7 +603,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     test('configured clients are never read, changed or deleted as registered ones; a restart keeps registered ones', async () => {
       const store = await open();
       const configured = { ...registered('cfg'), source: 'config' as const };
-      await store.replaceConfigClients('p', [configured]);
+      await store.replaceConfigClients('p', [configured], now);
       await store.insertRegisteredClient('p', registered('r2'));
       assert.equal(await store.getRegisteredClient('p', 'cfg'), undefined);
       assert.equal((await store.findClient('p', 'cfg'))?.source, 'config');
@@ -623,7 +611,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       assert.equal(await store.deleteRegisteredClient('p', 'cfg', now), false);
       assert.ok(await store.findClient('p', 'cfg'));
       // A start with another configuration replaces configured clients only.
-      await store.replaceConfigClients('p', []);
+      await store.replaceConfigClients('p', [], now);
       assert.deepEqual(
         (await store.listClients('p')).map((c) => c.clientId),
         ['r2'],
@@ -657,7 +645,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expiresAt: now + 60,
         consumedAt: undefined,
       });
-      await store.putConsent('p', 'u', 'c', ['openid']);
+      await store.putConsent('p', 'u', 'c', ['openid'], now);
       assert.equal(await store.deleteRegisteredClient('p', 'c', now + 5), true);
       assert.equal((await store.findAccessToken('p', issued.accessToken.tokenHash))?.revokedAt, now + 5);
       assert.equal(
@@ -671,6 +659,186 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         undefined,
         "another client's tokens stay",
       );
+      await store.close();
+    });
+  });
+
+  describe(`store contract: ${name}: clients taken out of the configuration; consents merged (issue 8 point 6)`, () => {
+    const configured = (clientId: string) => ({
+      clientId,
+      secretHash: 'hmac',
+      secretEncrypted: undefined,
+      metadata: {
+        client_id: clientId,
+        redirect_uris: ['https://rp.example/cb'],
+        grant_types: ['authorization_code' as const, 'refresh_token' as const],
+        response_types: ['code' as const],
+        scope: 'openid',
+        application_type: 'web' as const,
+        allowed_resources: [],
+        post_logout_redirect_uris: [],
+        introspect_any_token: false,
+      },
+      source: 'config' as const,
+    });
+
+    test('a configured client left out at the next start loses its tokens, codes and consents; others keep theirs', async () => {
+      const store = await open();
+      await store.replaceConfigClients('p', [configured('c'), configured('stays')], now);
+      const issued = tokens(randomUUID());
+      await store.insertTokens('p', issued);
+      const kept = tokens(randomUUID());
+      await store.insertTokens('p', {
+        accessToken: { ...kept.accessToken, clientId: 'stays' },
+        refreshToken: kept.refreshToken && { ...kept.refreshToken, clientId: 'stays' },
+      });
+      await store.insertCode('p', {
+        codeHash: 'cfg-code',
+        grantId: randomUUID(),
+        clientId: 'c',
+        userId: 'u',
+        redirectUri: 'https://rp.example/cb',
+        scope: ['openid'],
+        nonce: undefined,
+        codeChallenge: undefined,
+        resource: [],
+        authTime: now,
+        details: {},
+        expiresAt: now + 60,
+        consumedAt: undefined,
+      });
+      await store.putConsent('p', 'u', 'c', ['openid'], now);
+      await store.putConsent('p', 'u', 'stays', ['openid'], now);
+
+      await store.replaceConfigClients('p', [configured('stays')], now + 7);
+      assert.equal(await store.findClient('p', 'c'), undefined);
+      assert.equal((await store.findAccessToken('p', issued.accessToken.tokenHash))?.revokedAt, now + 7);
+      assert.equal(
+        (await store.findRefreshToken('p', issued.refreshToken?.tokenHash as string))?.revokedAt,
+        now + 7,
+      );
+      assert.equal((await store.findCode('p', 'cfg-code'))?.consumedAt, now + 7);
+      assert.equal(await store.getConsent('p', 'u', 'c'), undefined);
+      assert.equal((await store.findAccessToken('p', kept.accessToken.tokenHash))?.revokedAt, undefined);
+      assert.equal(
+        (await store.findRefreshToken('p', kept.refreshToken?.tokenHash as string))?.revokedAt,
+        undefined,
+      );
+      assert.deepEqual(await store.getConsent('p', 'u', 'stays'), ['openid']);
+      await store.close();
+    });
+
+    test('mergeConsent creates, then adds without losing or repeating what was stored', async () => {
+      const store = await open();
+      await store.mergeConsent('p', 'u', 'c', ['openid', 'email', 'openid'], now);
+      assert.deepEqual(await store.getConsent('p', 'u', 'c'), ['openid', 'email']);
+      await store.mergeConsent('p', 'u', 'c', ['profile', 'email'], now + 1);
+      assert.deepEqual(await store.getConsent('p', 'u', 'c'), ['openid', 'email', 'profile']);
+      assert.equal(await store.getConsent('p', 'u', 'other'), undefined);
+      await store.close();
+    });
+
+    test('concurrent consent merges all stay remembered', async () => {
+      const store = await open();
+      const items = Array.from({ length: 24 }, (_, i) => `scope-${i}`);
+      // A first consent for each of two users being raced on from nothing, and then on top of a stored one.
+      await Promise.all(items.map((item) => store.mergeConsent('p', 'u', 'c', ['openid', item], now)));
+      await store.putConsent('p', 'v', 'c', ['openid'], now);
+      await Promise.all(items.map((item) => store.mergeConsent('p', 'v', 'c', [item], now)));
+      for (const user of ['u', 'v']) {
+        const stored = await store.getConsent('p', user, 'c');
+        assert.deepEqual([...(stored ?? [])].sort(), ['openid', ...items].sort(), `user ${user}`);
+      }
+      await store.close();
+    });
+  });
+
+  describe(`store contract: ${name}: throttle counters (issue 8 points 1-2)`, () => {
+    const counter = (key: string, limit: number, maxBlockSeconds = 10_000): ThrottleCounter => ({
+      key,
+      limit,
+      windowSeconds: 100,
+      maxBlockSeconds,
+    });
+    /** Exactly `n` attempts counted on `c` now: blocked at limit n, not at n + 1. */
+    async function assertCount(store: Store, c: ThrottleCounter, at: number, n: number) {
+      assert.deepEqual(await store.throttleState('p', [{ ...c, limit: n + 1 }], at), { blocked: false });
+      if (n > 0) assert.equal((await store.throttleState('p', [{ ...c, limit: n }], at)).blocked, true);
+    }
+
+    test('a key admits up to its limit, then is blocked until its window ends; a blocked admit counts nothing', async () => {
+      const store = await open();
+      const a = counter('a', 3);
+      const b = counter('b', 10);
+      for (let i = 0; i < 3; i++)
+        assert.deepEqual(await store.admitAttempt('p', [a, b], now + i), { blocked: false });
+      assert.deepEqual(await store.admitAttempt('p', [a, b], now + 10), { blocked: true, retryAfter: 90 });
+      await assertCount(store, b, now + 10, 3);
+      assert.deepEqual(await store.throttleState('p', [b, a], now + 99), { blocked: true, retryAfter: 1 });
+      // Another provider's counter of the same key is its own.
+      assert.deepEqual(await store.admitAttempt('other-provider', [a], now + 10), { blocked: false });
+      assert.deepEqual(await store.admitAttempt('p', [a, b], now + 100), { blocked: false });
+      await store.close();
+    });
+
+    test('reaching the limit again in the next window doubles the block, up to the cap; a window under the limit forgets', async () => {
+      const store = await open();
+      const a = counter('a', 2, 350);
+      const fill = async (at: number) => {
+        for (let i = 0; i < 2; i++) assert.equal((await store.admitAttempt('p', [a], at)).blocked, false);
+      };
+      await fill(now);
+      assert.deepEqual(await store.admitAttempt('p', [a], now), { blocked: true, retryAfter: 100 });
+      await fill(now + 100);
+      assert.deepEqual(await store.admitAttempt('p', [a], now + 100), { blocked: true, retryAfter: 200 });
+      await fill(now + 300);
+      // 400 s would be next; the cap is 350.
+      assert.deepEqual(await store.admitAttempt('p', [a], now + 300), { blocked: true, retryAfter: 350 });
+      // A window that ends under the limit resets the strikes: the next block is one window again.
+      assert.equal((await store.admitAttempt('p', [a], now + 650)).blocked, false);
+      await fill(now + 750);
+      assert.deepEqual(await store.admitAttempt('p', [a], now + 750), { blocked: true, retryAfter: 100 });
+      await store.close();
+    });
+
+    test('failures count even when blocked; reading counts nothing; a success clears one key and gives one attempt back', async () => {
+      const store = await open();
+      const account = counter('account', 2);
+      const address = counter('address', 5);
+      for (let i = 0; i < 3; i++) await store.recordFailure('p', [account, address], now);
+      await assertCount(store, address, now, 3);
+      for (let i = 0; i < 5; i++) await store.throttleState('p', [account, address], now);
+      await assertCount(store, address, now, 3);
+      assert.equal((await store.throttleState('p', [account], now)).blocked, true);
+      await store.clearAttempts('p', ['account'], ['address']);
+      await assertCount(store, account, now, 0);
+      await assertCount(store, address, now, 2);
+      // Giving back never goes below zero, and unknown keys are no error.
+      for (let i = 0; i < 3; i++) await store.clearAttempts('p', ['nothing'], ['address', 'nothing']);
+      await assertCount(store, address, now, 0);
+      await store.close();
+    });
+
+    test('concurrent admits count exactly: with limit 25, 40 at once admit 25', async () => {
+      const store = await open();
+      const shared = counter('shared', 25);
+      const verdicts = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => store.admitAttempt('p', [shared, counter(`own-${i}`, 5)], now)),
+      );
+      assert.equal(verdicts.filter((v) => !v.blocked).length, 25);
+      await assertCount(store, shared, now, 25);
+      await store.close();
+    });
+
+    test('expired counters are swept', async () => {
+      const store = await open();
+      const a = counter('a', 1);
+      await store.admitAttempt('p', [a], now);
+      assert.equal((await store.throttleState('p', [a], now + 50)).blocked, true);
+      // At its limit, a counter is kept past its window for maxBlockSeconds, so a second block can double.
+      assert.equal(await store.deleteExpired(now + 101), 0);
+      assert.equal(await store.deleteExpired(now + 10_101), 1);
+      await assertCount(store, a, now + 10_101, 0);
       await store.close();
     });
   });

@@ -5,6 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { buildConfig, ConfigError } from '../../src/config/load.js';
 import { StoreUnavailableError } from '../../src/store/errors.js';
+import { migrations } from '../../src/store/postgres/migrations.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { IssuedTokens, Store } from '../../src/store/types.js';
 import { type RunningPostgres, startPostgres } from '../helpers/postgres.js';
@@ -142,34 +143,15 @@ describe('postgres store: atomic steps raced across pools', () => {
     await closeAll(stores);
   });
 
-  test('a jti, an interaction and a session end are each won once across pools', async () => {
+  test('a jti, a pending authorization and a session end are each won once across pools', async () => {
     const stores = await openMany(2);
     const [a] = stores as [Store];
     const jtis = await race(stores, 20, (s) => s.useJti('p', 'client-assertion:c', 'j', now, now + 60));
     assert.equal(jtis.filter(Boolean).length, 1);
 
-    await a.createInteraction('p', {
-      id: 'i',
-      bindingHash: 'b',
-      request: {
-        clientId: 'c',
-        responseType: 'code',
-        responseMode: 'query',
-        redirectUri: 'https://rp/cb',
-        scope: ['openid'],
-        state: undefined,
-        nonce: undefined,
-        codeChallenge: undefined,
-        prompt: [],
-        maxAge: undefined,
-        resource: [],
-      },
-      sessionIdHash: undefined,
-      createdAt: now,
-      expiresAt: now + 60,
-    });
-    const takes = await race(stores, 10, (s) => s.takeInteraction('p', 'i'));
-    assert.equal(takes.filter(Boolean).length, 1);
+    // A pending authorization is spent once through the replay store (namespace `interaction`).
+    const spends = await race(stores, 10, (s) => s.useJti('p', 'interaction', 'i', now, now + 60));
+    assert.equal(spends.filter(Boolean).length, 1);
 
     await a.createSession('p', { idHash: 'h', sid: 'sid', userId: 'u', authTime: now, expiresAt: now + 60 });
     const ends = await race(stores, 10, (s) => s.endSession('p', 'h', now));
@@ -216,7 +198,7 @@ describe('postgres store: atomic steps raced across pools', () => {
     await client.end();
     assert.deepEqual(
       rows.map((r: { version: number }) => r.version),
-      [1],
+      migrations.map((_, i) => i + 1),
     );
   });
 });
@@ -301,8 +283,7 @@ describe('postgres store: input PostgreSQL text cannot hold', () => {
   test('U+0000 in a key or a stored value is never an error: lookups find nothing, writes are stored', async () => {
     const store = await PostgresStore.open({ url: await server.createDatabase() });
     assert.equal(await store.findClient('p', 'demo\u0000'), undefined);
-    assert.equal(await store.getInteraction('p', 'i\u0000d'), undefined);
-    assert.equal(await store.takeInteraction('p', 'i\u0000d'), false);
+    assert.equal(await store.useJti('p', 'interaction', 'i\u0000d', now, now + 60), true);
     assert.equal(await store.findUserByUsername('p', 'alice\u0000'), undefined);
     assert.equal(await store.useJti('p', 'client-assertion:c\u0000', 'j\u0000', now, now + 60), true);
     assert.equal(await store.useJti('p', 'client-assertion:c\u0000', 'j\u0000', now, now + 60), false);

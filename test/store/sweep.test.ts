@@ -32,9 +32,9 @@ describe('the SQLite sweep', () => {
         (i, exp) => [p, `sid${exp}`, `g${i}`, 'web', exp],
       ],
       [
-        `INSERT INTO interactions (provider, id, binding_hash, request, created_at, expires_at)
-         VALUES (?, ?, 'b', '{}', ?, ?)`,
-        (i, exp) => [p, `sweep-i${exp}-${i}`, old, exp],
+        `INSERT INTO throttles (provider, throttle_key, attempts, window_start, strikes, expires_at)
+         VALUES (?, ?, 1, ?, 0, ?)`,
+        (i, exp) => [p, `sweep-t${exp}-${i}`, old, exp],
       ],
       [
         `INSERT INTO access_tokens (provider, token_hash, grant_id, client_id, scope, audience, issued_at, expires_at)
@@ -74,7 +74,7 @@ describe('the SQLite sweep', () => {
   const tables = [
     'sessions',
     'session_grants',
-    'interactions',
+    'throttles',
     'access_tokens',
     'refresh_tokens',
     'used_jtis',

@@ -1,7 +1,7 @@
 // Configuration loading: defaults, ${ENV} interpolation, and errors that name the key path.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildConfig, ConfigError } from '../../src/config/load.js';
+import { buildConfig, ConfigError, configWarnings } from '../../src/config/load.js';
 
 const minimal = {
   providers: [
@@ -10,7 +10,7 @@ const minimal = {
       clients: [
         {
           client_id: 'demo',
-          client_secret: 'demo-secret',
+          client_secret: 'demo-secret-0123456789abcdef',
           redirect_uris: ['http://127.0.0.1:9000/callback'],
         },
       ],
@@ -58,8 +58,8 @@ describe('configuration', () => {
     const doc = structuredClone(minimal) as typeof minimal;
     (doc.providers[0]?.clients[0] as { client_secret: string }).client_secret = '${DEMO_SECRET}';
     (doc.providers[0]?.users[0] as { password: string }).password = 'pa$${x}ss';
-    const c = buildConfig(doc, { DEMO_SECRET: 'from-env' });
-    assert.equal(c.providers[0]?.clients[0]?.client_secret, 'from-env');
+    const c = buildConfig(doc, { DEMO_SECRET: 'from-env-0123456789abcdef' });
+    assert.equal(c.providers[0]?.clients[0]?.client_secret, 'from-env-0123456789abcdef');
     assert.equal(c.providers[0]?.users[0]?.password, 'pa${x}ss');
     assert.deepEqual(problems(doc, {}), [
       'providers[0].clients[0].client_secret: environment variable DEMO_SECRET is not set',
@@ -198,5 +198,70 @@ describe('configuration from the environment', () => {
         err instanceof ConfigError &&
         err.problems.some((p) => p.path === 'providers[0].clients[0].post_logout_redirect_uris[0]'),
     );
+  });
+});
+
+describe('client secret lengths (issue 8 point 7)', () => {
+  const withSecrets = (secrets: string[], provider: Record<string, unknown> = {}) => ({
+    providers: [
+      {
+        name: 'p',
+        ...provider,
+        clients: secrets.map((client_secret, i) => ({
+          client_id: `c${i}`,
+          client_secret,
+          redirect_uris: ['https://rp.example/cb'],
+        })),
+      },
+    ],
+  });
+
+  test('a configured secret shorter than clientSecretMinLength (default 16) is refused by key path, never echoed', () => {
+    const found = problems(withSecrets(['long-enough-secret-0123456789abcdef', 'gX1fBat3bV', 'x']));
+    assert.deepEqual(
+      found.map((p) => p.split(':')[0]),
+      ['providers[0].clients[1].client_secret', 'providers[0].clients[2].client_secret'],
+    );
+    assert.match(found[0] as string, /shorter than 16 characters/);
+    assert.ok(!found.join('\n').includes('gX1fBat3bV'));
+    // Fifteen characters are one too few, sixteen are enough; the value counted is the one after ${ENV}.
+    assert.equal(problems(withSecrets(['${S}']), { S: 'a'.repeat(15) }).length, 1);
+    assert.equal(
+      buildConfig(withSecrets(['${S}']), { S: 'a'.repeat(16) }).providers[0]?.clientSecretMinLength,
+      16,
+    );
+  });
+
+  test('a lowered clientSecretMinLength accepts a migrated secret; the warnings flag it', () => {
+    const c = buildConfig(withSecrets(['gX1fBat3bV'], { clientSecretMinLength: 8 }), {});
+    const warnings = configWarnings(c);
+    assert.equal(warnings.length, 1);
+    assert.equal(warnings[0]?.path, 'providers[0].clients[0].client_secret');
+    assert.match(
+      warnings[0]?.message ?? '',
+      /shorter than 32 characters; accepted only because clientSecretMinLength is 8/,
+    );
+    assert.ok(!JSON.stringify(warnings).includes('gX1fBat3bV'));
+    assert.deepEqual(problems(withSecrets(['short'], { clientSecretMinLength: 8 })), [
+      'providers[0].clients[0].client_secret: shorter than 8 characters (providers[0].clientSecretMinLength); use 32 or more random characters, or lower the minimum for a secret carried over from another provider',
+    ]);
+    assert.equal(
+      problems(withSecrets([], { clientSecretMinLength: 0 }))[0]?.split(':')[0],
+      'providers[0].clientSecretMinLength',
+    );
+  });
+
+  test('secrets under 32 characters are warned about by key path: client secrets and the initial access token', () => {
+    const c = buildConfig(
+      withSecrets(['sixteen-chars-ok', 'a-thirty-two-character-secret-ok'], {
+        registration: { initialAccessToken: 'sixteen-chars-ok' },
+      }),
+      {},
+    );
+    assert.deepEqual(
+      configWarnings(c).map((w) => w.path),
+      ['providers[0].clients[0].client_secret', 'providers[0].registration.initialAccessToken'],
+    );
+    assert.deepEqual(configWarnings(buildConfig(withSecrets(['a-thirty-two-character-secret-ok']), {})), []);
   });
 });

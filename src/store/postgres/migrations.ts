@@ -110,4 +110,19 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX used_jtis_expires ON used_jtis (expires_at);
   `,
+  // Throttling (issue 8 points 1-2): attempt counters by key (hashes and a client address, never a username), shared
+  // by every process on the database; see src/store/throttle-rules.ts.
+  `
+  CREATE TABLE throttles (
+    provider text NOT NULL, throttle_key text NOT NULL, attempts bigint NOT NULL, window_start bigint NOT NULL,
+    strikes bigint NOT NULL, expires_at bigint NOT NULL,
+    PRIMARY KEY (provider, throttle_key)
+  );
+  CREATE INDEX throttles_expires ON throttles (expires_at);
+  `,
+  // Pending authorizations travel sealed in the interaction URL (src/authorization/pending.ts; issue 8 point 3):
+  // an anonymous caller makes no row, so the table is gone (its index goes with it).
+  `
+  DROP TABLE interactions;
+  `,
 ];

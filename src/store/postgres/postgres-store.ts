@@ -14,19 +14,18 @@ import {
   toAccessToken,
   toClient,
   toCode,
-  toInteraction,
   toRefreshToken,
   toSession,
   toSigningKey,
   toUser,
 } from '../rows.js';
+import { countedRow, currentRow, toThrottleRow, verdictOf } from '../throttle-rules.js';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
   ClientRecord,
   EndedSession,
   EpochSeconds,
-  InteractionRecord,
   IssuedTokens,
   RedeemResult,
   RefreshTokenRecord,
@@ -36,6 +35,8 @@ import type {
   SessionRecord,
   SigningKeyRecord,
   Store,
+  ThrottleCounter,
+  ThrottleVerdict,
   UserRecord,
 } from '../types.js';
 import { migrations } from './migrations.js';
@@ -92,10 +93,10 @@ const types: pg.CustomTypesConfig = {
 const sweptTables: readonly { table: string; keep: number }[] = [
   { table: 'sessions', keep: 0 },
   { table: 'session_grants', keep: 0 },
-  { table: 'interactions', keep: 0 },
   { table: 'access_tokens', keep: 0 },
   { table: 'refresh_tokens', keep: 0 },
   { table: 'used_jtis', keep: 0 },
+  { table: 'throttles', keep: 0 },
   { table: 'authorization_codes', keep: 86400 },
 ];
 
@@ -335,16 +336,25 @@ export class PostgresStore implements Store {
 
   // ClientStore
 
-  async replaceConfigClients(provider: string, clients: ClientRecord[]): Promise<void> {
+  async replaceConfigClients(provider: string, clients: ClientRecord[], now: EpochSeconds): Promise<void> {
     await this.tx(async (c) => {
       // Processes starting together replace the same rows: one at a time, so neither deadlocks on the other.
       await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [
         `gatehouse:config-clients:${provider}`,
       ]);
-      await c.query(
-        "DELETE FROM clients WHERE provider = $1 AND source = 'config' AND NOT (client_id = ANY ($2::text[]))",
+      const removed = await c.query(
+        `DELETE FROM clients WHERE provider = $1 AND source = 'config' AND NOT (client_id = ANY ($2::text[]))
+         RETURNING client_id`,
         [provider, clients.map((x) => x.clientId)],
       );
+      // A client taken out of the file ends with what it held, as a deleted registered one does.
+      if (removed.rows.length > 0)
+        await this.endClientAccess(
+          c,
+          provider,
+          removed.rows.map((r) => r.client_id as string),
+          now,
+        );
       for (const x of clients) {
         await c.query(
           `INSERT INTO clients (provider, client_id, secret_hash, secret_encrypted, metadata, source)
@@ -445,23 +455,38 @@ export class PostgresStore implements Store {
       );
       if (r.rowCount !== 1) return false;
       // What the client held ends with it (RFC 7592 §2.3: its grants are invalidated).
-      await c.query(
-        'UPDATE access_tokens SET revoked_at = $1 WHERE provider = $2 AND client_id = $3 AND revoked_at IS NULL',
-        [now, provider, clientId],
-      );
-      await c.query(
-        'UPDATE refresh_tokens SET revoked_at = $1 WHERE provider = $2 AND client_id = $3 AND revoked_at IS NULL',
-        [now, provider, clientId],
-      );
-      await c.query(
-        `UPDATE authorization_codes SET consumed_at = $1
-         WHERE provider = $2 AND client_id = $3 AND consumed_at IS NULL`,
-        [now, provider, clientId],
-      );
-      await c.query('DELETE FROM consents WHERE provider = $1 AND client_id = $2', [provider, clientId]);
+      await this.endClientAccess(c, provider, [clientId], now);
       await this.bumpClientsVersion(c, provider);
       return true;
     });
+  }
+
+  /** Revokes the clients' tokens, consumes their unused codes and forgets consents given to them; inside a transaction. */
+  private async endClientAccess(
+    c: Queryable,
+    provider: string,
+    clientIds: string[],
+    now: EpochSeconds,
+  ): Promise<void> {
+    await c.query(
+      `UPDATE access_tokens SET revoked_at = $1
+       WHERE provider = $2 AND client_id = ANY ($3::text[]) AND revoked_at IS NULL`,
+      [now, provider, clientIds],
+    );
+    await c.query(
+      `UPDATE refresh_tokens SET revoked_at = $1
+       WHERE provider = $2 AND client_id = ANY ($3::text[]) AND revoked_at IS NULL`,
+      [now, provider, clientIds],
+    );
+    await c.query(
+      `UPDATE authorization_codes SET consumed_at = $1
+       WHERE provider = $2 AND client_id = ANY ($3::text[]) AND consumed_at IS NULL`,
+      [now, provider, clientIds],
+    );
+    await c.query('DELETE FROM consents WHERE provider = $1 AND client_id = ANY ($2::text[])', [
+      provider,
+      clientIds,
+    ]);
   }
 
   async registeredClientsVersion(provider: string): Promise<number> {
@@ -618,46 +643,6 @@ export class PostgresStore implements Store {
     });
   }
 
-  // InteractionStore
-
-  async createInteraction(provider: string, i: InteractionRecord): Promise<void> {
-    await this.q(
-      `INSERT INTO interactions (provider, id, binding_hash, request, session_id_hash, created_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [
-        provider,
-        i.id,
-        i.bindingHash,
-        JSON.stringify(i.request),
-        i.sessionIdHash ?? null,
-        i.createdAt,
-        i.expiresAt,
-      ],
-    );
-  }
-
-  async getInteraction(provider: string, id: string): Promise<InteractionRecord | undefined> {
-    const { rows } = await this.q('SELECT * FROM interactions WHERE provider = $1 AND id = $2', [
-      provider,
-      id,
-    ]);
-    return rows[0] && toInteraction(rows[0]);
-  }
-
-  async setInteractionSession(provider: string, id: string, sessionIdHash: string): Promise<void> {
-    await this.q('UPDATE interactions SET session_id_hash = $1 WHERE provider = $2 AND id = $3', [
-      sessionIdHash,
-      provider,
-      id,
-    ]);
-  }
-
-  async takeInteraction(provider: string, id: string): Promise<boolean> {
-    // One DELETE wins; a concurrent one waits for the row lock, then deletes nothing.
-    const r = await this.q('DELETE FROM interactions WHERE provider = $1 AND id = $2', [provider, id]);
-    return r.rowCount === 1;
-  }
-
   // ConsentStore
 
   async getConsent(provider: string, userId: string, clientId: string): Promise<string[] | undefined> {
@@ -668,12 +653,44 @@ export class PostgresStore implements Store {
     return rows[0] && splitScope(rows[0].scope);
   }
 
-  async putConsent(provider: string, userId: string, clientId: string, scope: string[]): Promise<void> {
+  async putConsent(
+    provider: string,
+    userId: string,
+    clientId: string,
+    scope: string[],
+    now: EpochSeconds,
+  ): Promise<void> {
     await this.q(
       `INSERT INTO consents (provider, user_id, client_id, scope, updated_at) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (provider, user_id, client_id) DO UPDATE SET scope = excluded.scope,
          updated_at = excluded.updated_at`,
-      [provider, userId, clientId, scope.join(' '), this.now()],
+      [provider, userId, clientId, scope.join(' '), now],
+    );
+  }
+
+  async mergeConsent(
+    provider: string,
+    userId: string,
+    clientId: string,
+    items: string[],
+    now: EpochSeconds,
+  ): Promise<void> {
+    // One statement: a conflicting insert waits for the row lock and then merges into the committed row, so two
+    // consents at once both stay. Stored items first, in their order, then the new ones not already there.
+    await this.q(
+      `INSERT INTO consents AS c (provider, user_id, client_id, scope, updated_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (provider, user_id, client_id) DO UPDATE SET
+         scope = (
+           SELECT coalesce(string_agg(item, ' ' ORDER BY first), '')
+           FROM (
+             SELECT item, min(n) AS first
+             FROM unnest(string_to_array(c.scope || ' ' || excluded.scope, ' ')) WITH ORDINALITY AS t(item, n)
+             WHERE item <> ''
+             GROUP BY item
+           ) AS merged
+         ),
+         updated_at = excluded.updated_at`,
+      [provider, userId, clientId, [...new Set(items)].join(' '), now],
     );
   }
 
@@ -928,5 +945,105 @@ export class PostgresStore implements Store {
       [provider, namespace, jti, expiresAt, now],
     );
     return r.rowCount === 1;
+  }
+
+  // ThrottleStore
+
+  /** The counters' current rows, in the order given. */
+  private async throttleRows(
+    c: Queryable,
+    provider: string,
+    counters: ThrottleCounter[],
+    now: number,
+    lock: boolean,
+  ) {
+    const { rows } = await c.query(
+      `SELECT * FROM throttles WHERE provider = $1 AND throttle_key = ANY($2::text[])
+       ${lock ? 'ORDER BY throttle_key FOR UPDATE' : ''}`,
+      [provider, counters.map((x) => x.key)],
+    );
+    const byKey = new Map(rows.map((r) => [r.throttle_key as string, toThrottleRow(r)]));
+    return counters.map((x) => currentRow(byKey.get(x.key), x, now));
+  }
+
+  /**
+   * Counts one attempt on every counter in one transaction. Rows that do not exist yet are inserted empty first, so
+   * every row can be locked (FOR UPDATE, in key order so two steps never deadlock): a concurrent step waits, then
+   * reads the committed counts. `refuseBlocked`: a blocked counter makes the step answer so and count nothing.
+   */
+  private async countAttempt(
+    provider: string,
+    counters: ThrottleCounter[],
+    now: number,
+    refuseBlocked: boolean,
+  ): Promise<ThrottleVerdict> {
+    const keys = [...new Set(counters.map((x) => x.key))].sort();
+    return this.tx(async (c) => {
+      await c.query(
+        `INSERT INTO throttles (provider, throttle_key, attempts, window_start, strikes, expires_at)
+         SELECT $1, k, 0, 0, 0, 0 FROM unnest($2::text[]) AS k ORDER BY k
+         ON CONFLICT (provider, throttle_key) DO NOTHING`,
+        [provider, keys],
+      );
+      const rows = await this.throttleRows(c, provider, counters, now, true);
+      const verdict = verdictOf(rows, counters, now);
+      if (verdict.blocked && refuseBlocked) return verdict;
+      const next = rows.map((row, i) => countedRow(row, counters[i] as ThrottleCounter));
+      await c.query(
+        `UPDATE throttles t SET attempts = v.attempts, window_start = v.window_start, strikes = v.strikes,
+           expires_at = v.expires_at
+         FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[])
+           AS v(k, attempts, window_start, strikes, expires_at)
+         WHERE t.provider = $1 AND t.throttle_key = v.k`,
+        [
+          provider,
+          counters.map((x) => x.key),
+          next.map((r) => r.attempts),
+          next.map((r) => r.windowStart),
+          next.map((r) => r.strikes),
+          next.map((r) => r.expiresAt),
+        ],
+      );
+      return { blocked: false };
+    });
+  }
+
+  async admitAttempt(
+    provider: string,
+    counters: ThrottleCounter[],
+    now: EpochSeconds,
+  ): Promise<ThrottleVerdict> {
+    return this.countAttempt(provider, counters, now, true);
+  }
+
+  async recordFailure(provider: string, counters: ThrottleCounter[], now: EpochSeconds): Promise<void> {
+    await this.countAttempt(provider, counters, now, false);
+  }
+
+  async throttleState(
+    provider: string,
+    counters: ThrottleCounter[],
+    now: EpochSeconds,
+  ): Promise<ThrottleVerdict> {
+    const rows = await this.throttleRows(queryable(this.pool), provider, counters, now, false).catch(
+      (err) => {
+        throw translatePostgresError(err);
+      },
+    );
+    return verdictOf(rows, counters, now);
+  }
+
+  async clearAttempts(provider: string, clear: string[], giveBack: string[]): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('DELETE FROM throttles WHERE provider = $1 AND throttle_key = ANY($2::text[])', [
+        provider,
+        clear,
+      ]);
+      await c.query(
+        `UPDATE throttles SET attempts = greatest(attempts - 1, 0)
+         WHERE provider = $1 AND throttle_key = ANY($2::text[])`,
+        [provider, giveBack],
+      );
+    });
   }
 }

@@ -123,4 +123,19 @@ export const migrations: readonly string[] = [
   CREATE INDEX authorization_codes_expires ON authorization_codes (expires_at);
   CREATE INDEX access_tokens_refresh ON access_tokens (provider, refresh_hash);
   `,
+  // Throttling (issue 8 points 1-2): attempt counters by key (hashes and a client address, never a username), shared
+  // by every process on the file; see src/store/throttle-rules.ts.
+  `
+  CREATE TABLE throttles (
+    provider TEXT NOT NULL, throttle_key TEXT NOT NULL, attempts INTEGER NOT NULL, window_start INTEGER NOT NULL,
+    strikes INTEGER NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, throttle_key)
+  ) WITHOUT ROWID;
+  CREATE INDEX throttles_expires ON throttles (expires_at);
+  `,
+  // Pending authorizations travel sealed in the interaction URL (src/authorization/pending.ts; issue 8 point 3):
+  // an anonymous caller makes no row, so the table is gone (its index goes with it).
+  `
+  DROP TABLE interactions;
+  `,
 ];

@@ -10,19 +10,18 @@ import {
   toAccessToken,
   toClient,
   toCode,
-  toInteraction,
   toRefreshToken,
   toSession,
   toSigningKey,
   toUser,
 } from '../rows.js';
+import { countedRow, currentRow, type ThrottleRow, toThrottleRow, verdictOf } from '../throttle-rules.js';
 import type {
   AccessTokenRecord,
   AuthorizationCodeRecord,
   ClientRecord,
   EndedSession,
   EpochSeconds,
-  InteractionRecord,
   IssuedTokens,
   RedeemResult,
   RefreshTokenRecord,
@@ -32,6 +31,8 @@ import type {
   SessionRecord,
   SigningKeyRecord,
   Store,
+  ThrottleCounter,
+  ThrottleVerdict,
   UserRecord,
 } from '../types.js';
 import { migrations } from './migrations.js';
@@ -63,10 +64,10 @@ const pingBusyTimeoutMs = 1000;
 const sweptTables: readonly { table: string; key: string; keep: number }[] = [
   { table: 'sessions', key: 'provider, id_hash', keep: 0 },
   { table: 'session_grants', key: 'provider, sid, grant_id', keep: 0 },
-  { table: 'interactions', key: 'provider, id', keep: 0 },
   { table: 'access_tokens', key: 'provider, token_hash', keep: 0 },
   { table: 'refresh_tokens', key: 'provider, token_hash', keep: 0 },
   { table: 'used_jtis', key: 'provider, namespace, jti', keep: 0 },
+  { table: 'throttles', key: 'provider, throttle_key', keep: 0 },
   { table: 'authorization_codes', key: 'provider, code_hash', keep: 86400 },
 ];
 
@@ -79,6 +80,8 @@ export class SqliteStore implements Store {
   private readonly sweeps: readonly { keep: number; run: Database.Statement }[];
   /** Statements and transactions of dynamically registered clients (RFC 7591/7592). */
   private readonly reg;
+  /** Throttle counters (issue 8 points 1-2). */
+  private readonly thr;
   private readonly insertTokensTx: (provider: string, tokens: IssuedTokens) => void;
   private readonly redeemTx: (
     provider: string,
@@ -102,6 +105,13 @@ export class SqliteStore implements Store {
   private readonly revokeGrantTx: (provider: string, grantId: string, now: number) => void;
   private readonly endSessionTx: (provider: string, idHash: string, now: number) => EndedSession | undefined;
   private readonly rotateKeyTx: (provider: string, key: SigningKeyRecord, retireAt: number) => void;
+  private readonly mergeConsentTx: (
+    provider: string,
+    userId: string,
+    clientId: string,
+    items: string[],
+    now: number,
+  ) => void;
 
   constructor(options: SqliteStoreOptions) {
     this.busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
@@ -126,6 +136,7 @@ export class SqliteStore implements Store {
       ),
     }));
     this.reg = this.prepareRegistration();
+    this.thr = this.prepareThrottles();
 
     const db = this.db;
     // INDEXED BY below: every key starts with `provider`, so without statistics SQLite prefers a range of the primary
@@ -184,15 +195,6 @@ export class SqliteStore implements Store {
         `UPDATE authorization_codes INDEXED BY authorization_codes_grant SET consumed_at = ?
          WHERE provider = ? AND grant_id = ? AND consumed_at IS NULL`,
       ),
-      insertInteraction: db.prepare(
-        `INSERT INTO interactions (provider, id, binding_hash, request, session_id_hash, created_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      getInteraction: db.prepare('SELECT * FROM interactions WHERE provider = ? AND id = ?'),
-      setInteractionSession: db.prepare(
-        'UPDATE interactions SET session_id_hash = ? WHERE provider = ? AND id = ?',
-      ),
-      deleteInteraction: db.prepare('DELETE FROM interactions WHERE provider = ? AND id = ?'),
       getConsent: db
         .prepare('SELECT scope FROM consents WHERE provider = ? AND user_id = ? AND client_id = ?')
         .pluck(),
@@ -371,6 +373,15 @@ export class SqliteStore implements Store {
       return true;
     });
     this.refreshInPlaceTx = (...args) => inPlace.immediate(...args);
+    // Read and write under the write lock (IMMEDIATE): a consent given meanwhile in another process is kept.
+    const mergeConsent = db.transaction(
+      (provider: string, userId: string, clientId: string, items: string[], now: number) => {
+        const stored = s.getConsent.get(provider, userId, clientId) as string | undefined;
+        const merged = new Set([...(stored === undefined ? [] : splitScope(stored)), ...items]);
+        s.putConsent.run(provider, userId, clientId, [...merged].join(' '), now);
+      },
+    );
+    this.mergeConsentTx = (...args) => mergeConsent.immediate(...args);
   }
 
   private migrate(): void {
@@ -437,13 +448,16 @@ export class SqliteStore implements Store {
 
   // ClientStore
 
-  async replaceConfigClients(provider: string, clients: ClientRecord[]): Promise<void> {
+  async replaceConfigClients(provider: string, clients: ClientRecord[], now: EpochSeconds): Promise<void> {
     this.db
       .transaction(() => {
         const keep = new Set(clients.map((c) => c.clientId));
         for (const row of this.s.listClients.all(provider) as Row[]) {
-          if (row.source === 'config' && !keep.has(str(row.client_id)))
+          if (row.source === 'config' && !keep.has(str(row.client_id))) {
             this.s.deleteConfigClient.run(provider, row.client_id);
+            // A client taken out of the file ends with what it held, as a deleted registered one does.
+            this.reg.endClientAccess(provider, str(row.client_id), now);
+          }
         }
         for (const c of clients) {
           this.s.upsertClient.run(
@@ -491,6 +505,13 @@ export class SqliteStore implements Store {
       'UPDATE authorization_codes SET consumed_at = ? WHERE provider = ? AND client_id = ? AND consumed_at IS NULL',
     );
     const dropConsents = db.prepare('DELETE FROM consents WHERE provider = ? AND client_id = ?');
+    /** Runs inside the caller's transaction. */
+    const endClientAccess = (provider: string, clientId: string, now: number) => {
+      revokeAccess.run(now, provider, clientId);
+      revokeRefresh.run(now, provider, clientId);
+      consumeCodes.run(now, provider, clientId);
+      dropConsents.run(provider, clientId);
+    };
     const insertTx = db.transaction((provider: string, c: RegisteredClientRecord) => {
       insert.run(
         provider,
@@ -518,16 +539,14 @@ export class SqliteStore implements Store {
     const deleteTx = db.transaction((provider: string, clientId: string, now: number) => {
       if (remove.run(provider, clientId).changes !== 1) return false;
       // What the client held ends with it (RFC 7592 §2.3: its grants are invalidated).
-      revokeAccess.run(now, provider, clientId);
-      revokeRefresh.run(now, provider, clientId);
-      consumeCodes.run(now, provider, clientId);
-      dropConsents.run(provider, clientId);
+      endClientAccess(provider, clientId, now);
       bump.run(provider);
       return true;
     });
     return {
       find: db.prepare('SELECT * FROM clients WHERE provider = ? AND client_id = ?'),
       version: db.prepare('SELECT version FROM client_versions WHERE provider = ?').pluck(),
+      endClientAccess,
       insert: (provider: string, c: RegisteredClientRecord) => insertTx.immediate(provider, c),
       update: (provider: string, c: ClientRecord) => updateTx.immediate(provider, c),
       delete: (provider: string, clientId: string, now: number) =>
@@ -656,33 +675,6 @@ export class SqliteStore implements Store {
     return this.endSessionTx(provider, idHash, now);
   }
 
-  // InteractionStore
-
-  async createInteraction(provider: string, i: InteractionRecord): Promise<void> {
-    this.s.insertInteraction.run(
-      provider,
-      i.id,
-      i.bindingHash,
-      JSON.stringify(i.request),
-      i.sessionIdHash ?? null,
-      i.createdAt,
-      i.expiresAt,
-    );
-  }
-
-  async getInteraction(provider: string, id: string): Promise<InteractionRecord | undefined> {
-    const r = this.s.getInteraction.get(provider, id) as Row | undefined;
-    return r && toInteraction(r);
-  }
-
-  async setInteractionSession(provider: string, id: string, sessionIdHash: string): Promise<void> {
-    this.s.setInteractionSession.run(sessionIdHash, provider, id);
-  }
-
-  async takeInteraction(provider: string, id: string): Promise<boolean> {
-    return this.s.deleteInteraction.run(provider, id).changes === 1;
-  }
-
   // ConsentStore
 
   async getConsent(provider: string, userId: string, clientId: string): Promise<string[] | undefined> {
@@ -690,8 +682,24 @@ export class SqliteStore implements Store {
     return scope === undefined ? undefined : splitScope(scope);
   }
 
-  async putConsent(provider: string, userId: string, clientId: string, scope: string[]): Promise<void> {
-    this.s.putConsent.run(provider, userId, clientId, scope.join(' '), Math.floor(Date.now() / 1000));
+  async putConsent(
+    provider: string,
+    userId: string,
+    clientId: string,
+    scope: string[],
+    now: EpochSeconds,
+  ): Promise<void> {
+    this.s.putConsent.run(provider, userId, clientId, scope.join(' '), now);
+  }
+
+  async mergeConsent(
+    provider: string,
+    userId: string,
+    clientId: string,
+    items: string[],
+    now: EpochSeconds,
+  ): Promise<void> {
+    this.mergeConsentTx(provider, userId, clientId, items, now);
   }
 
   // CodeStore
@@ -782,6 +790,82 @@ export class SqliteStore implements Store {
 
   async revokeGrant(provider: string, grantId: string, now: EpochSeconds): Promise<void> {
     this.revokeGrantTx(provider, grantId, now);
+  }
+
+  // ThrottleStore
+
+  private prepareThrottles() {
+    const db = this.db;
+    const read = db.prepare('SELECT * FROM throttles WHERE provider = ? AND throttle_key = ?');
+    const write = db.prepare(
+      `INSERT INTO throttles (provider, throttle_key, attempts, window_start, strikes, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (provider, throttle_key) DO UPDATE SET attempts = excluded.attempts,
+         window_start = excluded.window_start, strikes = excluded.strikes, expires_at = excluded.expires_at`,
+    );
+    const current = (provider: string, counters: ThrottleCounter[], now: number): ThrottleRow[] =>
+      counters.map((c) => {
+        const row = read.get(provider, c.key) as Row | undefined;
+        return currentRow(row && toThrottleRow(row), c, now);
+      });
+    // Read and write under the write lock (IMMEDIATE), so attempts in other processes are counted exactly.
+    const count = db.transaction(
+      (
+        provider: string,
+        counters: ThrottleCounter[],
+        now: number,
+        refuseBlocked: boolean,
+      ): ThrottleVerdict => {
+        const rows = current(provider, counters, now);
+        const verdict = verdictOf(rows, counters, now);
+        if (verdict.blocked && refuseBlocked) return verdict;
+        rows.forEach((row, i) => {
+          const c = counters[i] as ThrottleCounter;
+          const next = countedRow(row, c);
+          write.run(provider, c.key, next.attempts, next.windowStart, next.strikes, next.expiresAt);
+        });
+        return { blocked: false };
+      },
+    );
+    const remove = db.prepare('DELETE FROM throttles WHERE provider = ? AND throttle_key = ?');
+    const giveBack = db.prepare(
+      'UPDATE throttles SET attempts = max(attempts - 1, 0) WHERE provider = ? AND throttle_key = ?',
+    );
+    const clear = db.transaction((provider: string, cleared: string[], givenBack: string[]) => {
+      for (const key of cleared) remove.run(provider, key);
+      for (const key of givenBack) giveBack.run(provider, key);
+    });
+    return {
+      current,
+      count: (provider: string, counters: ThrottleCounter[], now: number, refuseBlocked: boolean) =>
+        count.immediate(provider, counters, now, refuseBlocked),
+      clear: (provider: string, cleared: string[], givenBack: string[]) =>
+        clear.immediate(provider, cleared, givenBack),
+    };
+  }
+
+  async admitAttempt(
+    provider: string,
+    counters: ThrottleCounter[],
+    now: EpochSeconds,
+  ): Promise<ThrottleVerdict> {
+    return this.thr.count(provider, counters, now, true);
+  }
+
+  async recordFailure(provider: string, counters: ThrottleCounter[], now: EpochSeconds): Promise<void> {
+    this.thr.count(provider, counters, now, false);
+  }
+
+  async throttleState(
+    provider: string,
+    counters: ThrottleCounter[],
+    now: EpochSeconds,
+  ): Promise<ThrottleVerdict> {
+    return verdictOf(this.thr.current(provider, counters, now), counters, now);
+  }
+
+  async clearAttempts(provider: string, clear: string[], giveBack: string[]): Promise<void> {
+    this.thr.clear(provider, clear, giveBack);
   }
 }
 

@@ -1,0 +1,21 @@
+// Core pinning for the side-by-side bench (issue 9 point 1): server on one core, load on the other, via taskset.
+import { spawnSync } from 'node:child_process';
+
+/** Whether `taskset` exists here; without it everything runs unpinned and the report says so. */
+export const hasTaskset: boolean = spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
+
+/** The server's core and the load generator's (BENCH_SERVER_CORE, BENCH_LOAD_CORE). */
+export const serverCore = Number(process.env.BENCH_SERVER_CORE ?? 0);
+export const loadCore = Number(process.env.BENCH_LOAD_CORE ?? 1);
+
+/** `node <args>` as a command line pinned to `core` when taskset exists. */
+export function pinnedNode(core: number, args: string[]): { command: string; args: string[] } {
+  return hasTaskset
+    ? { command: 'taskset', args: ['-c', String(core), process.execPath, ...args] }
+    : { command: process.execPath, args };
+}
+
+/** Pins a running process and all its threads (used for PostgreSQL's postmaster, whose backends inherit it). */
+export function pinPid(pid: number, core: number): void {
+  if (hasTaskset) spawnSync('taskset', ['-a', '-p', '-c', String(core), String(pid)], { stdio: 'ignore' });
+}
