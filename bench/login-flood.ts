@@ -41,7 +41,7 @@ storage: { driver: sqlite, path: ${db} }
 providers:
   - name: bench
     throttle:
-      login: { perAccountAndAddress: 1000000, perAddress: 1000000 }
+      login: { perAccountAndAddress: 1000000, perAccount: 1000000, perAddress: 1000000 }
       requests: { authorize: { perSecond: 1000000, burst: 1000000 } }
     clients:
       - client_id: bench

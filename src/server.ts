@@ -1,5 +1,6 @@
 // Starts and stops a Gatehouse server: store, providers, HTTP app, periodic cleanup.
 import { readFileSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { type Config, ConfigError } from './config/load.js';
 import { keyReloadIntervalMs } from './crypto/keys.js';
@@ -84,6 +85,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           'client_secret_jwt secrets are encrypted with a key kept in the same database; set secretEncryptionKey from the environment',
         );
     }
+    // Every accepted TCP connection, TLS handshakes included, so the shutdown deadline can cut them all.
+    const sockets = new Set<Socket>();
+    app.server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     await app.listen({ host: config.server.host, port: config.server.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.server.port;
@@ -139,6 +146,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           () => {
             app.log.warn('shutdown deadline reached: closing the connections still open');
             app.server.closeAllConnections();
+            // closeAllConnections knows only HTTP connections: a TLS connection still in its handshake is not one.
+            for (const socket of sockets) socket.destroy();
           },
           Math.max(shutdownMs / 2, shutdownMs - 1000),
         );

@@ -1,4 +1,5 @@
 // The configuration schema: every key, its type, its default and why (interface.md "Configuration file").
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
@@ -279,10 +280,17 @@ export const throttleSchema = z
     maxBlockSeconds: seconds(86400, 30 * 86400),
     /**
      * Login attempts per window (counted before the password is checked, a successful one given back): per
-     * account (the username, lower-cased) from one client address, and per address whatever the account.
+     * account (the username, lower-cased) from one client address, per account from every address, and per
+     * address whatever the account. The per-account limit lets anyone with many addresses hold an account's
+     * logins off until the window ends: the price of capping guesses at it (NIST SP 800-63B §5.2.2).
      */
     login: z
-      .strictObject({ perAccountAndAddress: positiveCount(10), perAddress: positiveCount(100) })
+      .strictObject({
+        perAccountAndAddress: positiveCount(10),
+        /** Whatever the addresses: many addresses must not multiply the guesses at one account. */
+        perAccount: positiveCount(100),
+        perAddress: positiveCount(100),
+      })
       .prefault({}),
     /**
      * Failed client authentications per window at token, introspection and revocation: per client_id from one
@@ -369,6 +377,15 @@ export const providerSchema = z.strictObject({
   throttle: throttleSchema,
 });
 
+/** A proxy's address, or a CIDR range of them (`10.0.0.0/8`, `fd00::/8`). */
+const proxyAddress = z.string().refine((value) => {
+  const [address = '', bits, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}, 'an IP address or CIDR range');
+
 export const serverSchema = z
   .strictObject({
     host: z.string().min(1).default('127.0.0.1'),
@@ -376,8 +393,14 @@ export const serverSchema = z
     /** The base URL clients see; issuers are built from it, never from the Host header. */
     publicUrl: z.string().optional(),
     tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
-    /** Trust X-Forwarded-For from this many proxy hops (client IPs in logs). Issuers never depend on it. */
-    trustProxy: z.preprocess(fromEnv, z.union([z.boolean(), z.number().int().min(0)])).default(false),
+    /**
+     * Which X-Forwarded-For entries give the client address (logs and throttle counters): a list of the proxies'
+     * addresses or CIDR ranges (strictest), a hop count (only when nothing reaches Gatehouse but through the
+     * proxies), or true (anything a client writes: spoofable). Issuers never depend on it.
+     */
+    trustProxy: z
+      .preprocess(fromEnv, z.union([z.boolean(), z.number().int().min(0), z.array(proxyAddress).min(1)]))
+      .default(false),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /**
      * Let the provider fetch `jwks_uri` documents from loopback and private addresses, and over http.

@@ -2,6 +2,7 @@
 // /registration/{client_id}; routed only when the provider has `registration` (interface.md "URLs").
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OAuthError } from '../errors/oauth-error.js';
+import { declaresOtherCharset } from '../http/form.js';
 import type { Provider } from '../provider/provider.js';
 import { authorizeManagement, checkInitialAccessToken } from '../registration/access.js';
 import { deleteClient, readClient, registerClient, updateClient } from '../registration/operations.js';
@@ -27,7 +28,12 @@ function parseJson(body: Buffer): unknown {
  */
 function jsonBodies(scope: FastifyInstance): void {
   scope.removeAllContentTypeParsers();
-  scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (_request, body, done) => {
+  scope.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
+    // RFC 8259 §8.1: JSON between systems is UTF-8; a body declared as another charset is refused, as forms are.
+    if (declaresOtherCharset(request.headers['content-type'])) {
+      done(new OAuthError('invalid_request', 'JSON bodies must be UTF-8'), undefined);
+      return;
+    }
     try {
       done(null, parseJson(body as Buffer));
     } catch (err) {

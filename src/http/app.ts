@@ -11,7 +11,7 @@ import type { Provider } from '../provider/provider.js';
 import type { Store } from '../store/types.js';
 import { applyCors } from './cors.js';
 import { logRequestFailure, sendJsonError, sendPageError, setPageHeaders, toOAuthError } from './errors.js';
-import { decodeUtf8, FormSyntaxError, parseForm } from './form.js';
+import { declaresOtherCharset, decodeUtf8, FormSyntaxError, parseForm } from './form.js';
 import type { Metrics } from './metrics.js';
 
 /** How a route's responses are shaped: `api` JSON never cached, `page` HTML for browsers, `public` cacheable JSON. */
@@ -79,7 +79,25 @@ function endSocket(socket: Socket, response: string): void {
     return;
   }
   socket.end(response, () => socket.destroy());
+  // A client that never reads can keep end() from completing: the connection goes anyway.
+  setTimeout(() => socket.destroy(), endGraceMs).unref();
 }
+
+/**
+ * Which X-Forwarded-For entries to believe. Fastify 5.12 turns a hop count into "trust nothing" (it cannot check the
+ * immediate peer), which would silently put every client behind a proxy on the proxy's address, and so on one set
+ * of throttle counters: a hop count here trusts the peer and the next hops - 1 entries, as documented (only safe
+ * when every request comes through the proxies). Addresses or CIDR ranges of the proxies are the stricter form.
+ */
+function proxyTrust(
+  setting: boolean | number | readonly string[],
+): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return typeof setting === 'boolean' ? setting : [...setting];
+}
+
+/** How long an answer written to a refused connection may take to drain before the socket is destroyed. */
+const endGraceMs = 1000;
 
 /** The path of a request line (`METHOD /path HTTP/1.x`), when it is one. */
 function requestLinePath(raw: unknown): string | undefined {
@@ -93,12 +111,6 @@ function repeatsAuthorization(rawHeaders: string[]): boolean {
   let seen = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'authorization') seen++;
   return seen > 1;
-}
-
-/** The charset parameter of a Content-Type, lower-cased; undefined when it names none. */
-function charsetOf(contentType: string | undefined): string | undefined {
-  const m = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
-  return m?.[1]?.toLowerCase();
 }
 
 export function buildApp(options: AppOptions): FastifyInstance {
@@ -124,8 +136,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // One line per request, written by the onResponse hook below, without query strings or bodies.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
-    // Fastify accepts a hop count too; its type declaration lists only the other forms.
-    trustProxy: config.server.trustProxy as boolean,
+    trustProxy: proxyTrust(config.server.trustProxy),
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     // Fastify sets these on the server after creating it (its own defaults: no request timeout, 72 s keep-alive).
@@ -143,6 +154,12 @@ export function buildApp(options: AppOptions): FastifyInstance {
     // Requests Node's HTTP parser refuses, or that ran out of time, never reach Fastify; answer them in our shape.
     clientErrorHandler: (err: NodeJS.ErrnoException & { rawPacket?: unknown }, socket: Socket) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      // A TLS handshake that failed or ran out of time: there is no HTTP to answer in, and end() on a socket that
+      // never became secure never completes (the connection would stay open and hold up SIGTERM). Drop it.
+      if (err.code?.startsWith('ERR_TLS') || err.code?.startsWith('ERR_SSL')) {
+        socket.destroy();
+        return;
+      }
       // Answered only if nothing of a response has gone out on this connection yet.
       const inProgress = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
       if (inProgress?.headersSent) {
@@ -226,8 +243,7 @@ export function buildApp(options: AppOptions): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(formTypes, { parseAs: 'buffer' }, (req, body, done) => {
     // Forms are UTF-8 (WHATWG URL §5.1); bytes declared as another charset would be read as something else.
-    const charset = charsetOf(req.headers['content-type']);
-    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    if (declaresOtherCharset(req.headers['content-type'])) {
       done(new OAuthError('invalid_request', 'Form bodies must be UTF-8'), undefined);
       return;
     }

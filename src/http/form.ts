@@ -99,3 +99,12 @@ export function parseQuery(rawUrl: string): FormParams {
   const q = rawUrl.indexOf('?');
   return parseForm(q === -1 ? '' : rawUrl.slice(q + 1));
 }
+
+/**
+ * Whether a Content-Type names a charset other than UTF-8: our bodies (forms, JSON) are read as UTF-8 only, and bytes
+ * declared as another charset would be read as something else (issue 8 point 8).
+ */
+export function declaresOtherCharset(contentType: string | undefined): boolean {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase();
+  return charset !== undefined && charset !== 'utf-8' && charset !== 'utf8';
+}

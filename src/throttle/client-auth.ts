@@ -14,9 +14,11 @@ function namedClient(input: AuthInput): string | undefined {
 }
 
 /**
- * Runs `authenticate` under the throttle. On the hot path of every token request, so a success writes nothing: one
- * read of the counters first (blocked: 429, even for the right credentials), and only an invalid_client, whatever
- * the method, is counted.
+ * Runs `authenticate` under the throttle. On the hot path of every token request, so a success writes nothing. The
+ * verdict is taken after the credentials are checked, so a burst of guesses sent at once cannot all slip in before
+ * the first failure is counted: a failure is counted in one atomic step that also says whether the counters were
+ * already at their limit (then the answer is 429, not 401, so a guess past the limit tells nothing); a success reads
+ * the counters that the failures before it have written (blocked: 429, even for the right credentials).
  */
 export async function throttledClientAuth<T>(
   deps: ThrottleDeps,
@@ -26,19 +28,23 @@ export async function throttledClientAuth<T>(
 ): Promise<T> {
   const counters = clientAuthCounters(deps, namedClient(input), ip);
   const now = deps.clock.now();
-  const state = await deps.store.throttleState(deps.name, counters, now);
-  if (state.blocked) {
-    throw tooManyRequests(
-      `Too many failed client authentications; retry after ${state.retryAfter} seconds`,
-      state.retryAfter,
+  const throttled = (retryAfter: number) =>
+    tooManyRequests(
+      `Too many failed client authentications; retry after ${retryAfter} seconds`,
+      retryAfter,
       'client authentication throttled',
     );
-  }
+  let client: T;
   try {
-    return await authenticate();
+    client = await authenticate();
   } catch (err) {
-    if (err instanceof OAuthError && err.code === 'invalid_client')
-      await deps.store.recordFailure(deps.name, counters, now);
+    if (err instanceof OAuthError && err.code === 'invalid_client') {
+      const verdict = await deps.store.admitAttempt(deps.name, counters, now);
+      if (verdict.blocked) throw throttled(verdict.retryAfter);
+    }
     throw err;
   }
+  const state = await deps.store.throttleState(deps.name, counters, now);
+  if (state.blocked) throw throttled(state.retryAfter);
+  return client;
 }

@@ -22,6 +22,11 @@ function counter(settings: ThrottleSettings, key: string, limit: number): Thrott
 export interface LoginCounters {
   /** The account (lower-cased username, as a keyed hash) from this address: cleared by a successful login. */
   account: ThrottleCounter;
+  /**
+   * The account from every address together (NIST SP 800-63B §5.2.2: at most 100 consecutive failures per account),
+   * so many addresses (an IPv6 block, a botnet) cannot multiply the guesses at one account; cleared by a success.
+   */
+  accountAnywhere: ThrottleCounter;
   /** The address whatever the account: a successful login gives its attempt back. */
   address: ThrottleCounter;
 }
@@ -36,6 +41,7 @@ export function loginCounters(deps: ThrottleDeps, username: string, ip: string):
   const account = deps.mac(`throttle-login:${username.toLowerCase()}`);
   return {
     account: counter(s, `login:${account}@${address}`, s.login.perAccountAndAddress),
+    accountAnywhere: counter(s, `login:${account}`, s.login.perAccount),
     address: counter(s, `login@${address}`, s.login.perAddress),
   };
 }

@@ -20,12 +20,13 @@ export type LoginAttempt =
     };
 
 /**
- * Reserves one attempt on the account+address and address counters in one atomic store step, so parallel guesses
+ * Reserves one attempt on the account+address, account and address counters in one atomic store step, so parallel guesses
  * are all counted; while either counter is blocked nothing is counted and the password must not be checked.
  */
 export async function admitLogin(deps: ThrottleDeps, username: string, ip: string): Promise<LoginAttempt> {
-  const { account, address } = loginCounters(deps, username, ip);
-  const verdict = await deps.store.admitAttempt(deps.name, [account, address], deps.clock.now());
+  const { account, accountAnywhere, address } = loginCounters(deps, username, ip);
+  const counters = [account, accountAnywhere, address];
+  const verdict = await deps.store.admitAttempt(deps.name, counters, deps.clock.now());
   if (verdict.blocked) {
     const { retryAfter } = verdict;
     return {
@@ -37,7 +38,12 @@ export async function admitLogin(deps: ThrottleDeps, username: string, ip: strin
   }
   return {
     admitted: true,
-    succeeded: () => deps.store.clearAttempts(deps.name, [account.key], [address.key]),
-    notChecked: () => deps.store.clearAttempts(deps.name, [], [account.key, address.key]),
+    succeeded: () => deps.store.clearAttempts(deps.name, [account.key, accountAnywhere.key], [address.key]),
+    notChecked: () =>
+      deps.store.clearAttempts(
+        deps.name,
+        [],
+        counters.map((c) => c.key),
+      ),
   };
 }

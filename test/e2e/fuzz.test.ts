@@ -73,7 +73,7 @@ before(async () => {
         // Throttling would turn most of the run into 429s (not failures, but not the deep paths either); its own
         // tests are elsewhere. Here the limits are out of reach.
         throttle: {
-          login: { perAccountAndAddress: 1_000_000, perAddress: 1_000_000 },
+          login: { perAccountAndAddress: 1_000_000, perAccount: 1_000_000, perAddress: 1_000_000 },
           clientAuth: { perClientAndAddress: 1_000_000, perAddress: 1_000_000 },
           requests: {
             authorize: { perSecond: 1_000_000, burst: 1_000_000 },

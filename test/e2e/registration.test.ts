@@ -297,6 +297,19 @@ describe('refused metadata (checklist A4, G1, G2; RFC 7591 §3.2.2)', () => {
     });
   }
 
+  test('a JSON body declared in a charset other than UTF-8 → 400 invalid_request; charset=utf-8 is fine', async () => {
+    const body = { redirect_uris: ['https://rp.example/cb'] };
+    assertError(
+      await register(open, body, { 'content-type': 'application/json; charset=iso-8859-1' }),
+      400,
+      'invalid_request',
+    );
+    assert.equal(
+      (await register(open, body, { 'content-type': 'application/json; charset=UTF-8' })).status,
+      201,
+    );
+  });
+
   test('a control character in any other metadata value → 400 invalid_client_metadata', async () => {
     const redirect_uris = ['https://rp.example/cb'];
     assertError(

@@ -124,6 +124,24 @@ for (const scheme of ['http', 'https'] as const) {
       assert.match(silent.received(), /^HTTP\/1\.1 408 /);
     });
 
+    if (scheme === 'https')
+      test('a TCP connection that never completes its TLS handshake is closed (silent, or a partial ClientHello)', async () => {
+        const { hostname, port } = new URL(t.baseUrl);
+        const open = () =>
+          new Promise<{ closed: Promise<void>; socket: net.Socket }>((resolve, reject) => {
+            const socket = net.connect({ host: hostname, port: Number(port) }, () =>
+              resolve({ socket, closed: new Promise((r) => socket.once('close', () => r())) }),
+            );
+            socket.once('error', reject);
+          });
+        const silent = await open();
+        const partial = await open();
+        partial.socket.write(Buffer.from([0x16, 0x03, 0x01]));
+        // Without the fix both stay open for good and the suite's timeout fails the test.
+        await Promise.all([silent.closed, partial.closed]);
+        assert.equal(await healthz(), 'HTTP/1.1 200 OK');
+      });
+
     test('an idle keep-alive connection is closed after keepAliveTimeoutSeconds', async () => {
       const conn = await rawConnect(t.baseUrl, ca);
       conn.socket.write('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
@@ -136,6 +154,32 @@ for (const scheme of ['http', 'https'] as const) {
     });
   });
 }
+
+describe('stopping with a TLS handshake left hanging', { timeout: 20_000 }, () => {
+  test('close() cuts a connection that never completed its handshake at the shutdown deadline', async () => {
+    const certDir = mkdtempSync(join(tmpdir(), 'gatehouse-slow-tls-'));
+    const made = makeCertificate(certDir);
+    // The handshake timeout (= requestTimeoutSeconds, 30) is far past the shutdown deadline (2 s).
+    const t = await startTestServer({
+      server: { tls: { cert: made.cert, key: made.key }, shutdownTimeoutSeconds: 2 },
+    });
+    try {
+      const { hostname, port } = new URL(t.baseUrl);
+      const socket = net.connect({ host: hostname, port: Number(port) });
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', () => resolve());
+        socket.once('error', reject);
+      });
+      const closed = new Promise<void>((r) => socket.once('close', () => r()));
+      socket.on('error', () => {});
+      // Without the cut, close() waits for the handshake timeout and the suite's 20 s timeout fails the test.
+      await t.close();
+      await closed;
+    } finally {
+      rmSync(certDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe('maxConnections', { timeout: 30_000 }, () => {
   let t: TestServer;

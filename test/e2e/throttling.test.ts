@@ -146,18 +146,59 @@ describe('login throttling (issue 8 point 1; checklist L5)', () => {
     }
   });
 
-  test('20 parallel bad passwords are all counted: with a limit of 20, the next login is throttled', async () => {
+  test('30 parallel bad passwords with a limit of 20: exactly 20 are checked, 10 are throttled unchecked', async () => {
     const t = await startTestServer(throttled({ login: { perAccountAndAddress: 20, perAddress: 100 } }));
     try {
       const { ua, page } = await openLogin(t);
       const replies = await Promise.all(
-        Array.from({ length: 20 }, (_, i) => ua.submit(page, { username: 'alice', password: `guess-${i}` })),
+        Array.from({ length: 30 }, (_, i) => ua.submit(page, { username: 'alice', password: `guess-${i}` })),
       );
-      assert.deepEqual(
-        replies.map((r) => r.status),
-        Array(20).fill(401),
-      );
+      const statuses = replies.map((r) => r.status).sort();
+      // Check-then-count would let all 30 through to the password check; reserving first lets exactly 20.
+      assert.deepEqual(statuses, [...Array(20).fill(401), ...Array(10).fill(429)]);
       assertLoginThrottled(await ua.submit(page, { username: 'alice', password: alice.password }));
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('one account from many addresses: the per-account limit holds whatever the address (NIST SP 800-63B §5.2.2)', async () => {
+    // trustProxy lets this test play many client addresses through X-Forwarded-For.
+    const t = await startTestServer({
+      server: { trustProxy: 1 },
+      ...throttled({ login: { perAccountAndAddress: 3, perAccount: 5, perAddress: 100 } }),
+    });
+    try {
+      for (let i = 1; i <= 5; i++) {
+        const { ua, page } = await openLogin(t);
+        const reply = await ua.submit(
+          page,
+          { username: 'alice', password: `guess-${i}` },
+          {
+            'x-forwarded-for': `203.0.113.${i}`,
+          },
+        );
+        assert.equal(reply.status, 401, `attempt ${i}: ${t.logs.slice(-3).join('\n')}`);
+      }
+      // A sixth address, even with the right password: the account is held until the window ends.
+      const { ua, page } = await openLogin(t);
+      assertLoginThrottled(
+        await ua.submit(
+          page,
+          { username: 'alice', password: alice.password },
+          { 'x-forwarded-for': '203.0.113.99' },
+        ),
+      );
+      // Another account from that address is unaffected.
+      const other = await openLogin(t);
+      const ok = await other.ua.submit(
+        other.page,
+        { username: 'bob', password: 'bob-password' },
+        {
+          'x-forwarded-for': '203.0.113.99',
+        },
+      );
+      assert.equal(ok.status, 303);
     } finally {
       await t.close();
     }
@@ -243,6 +284,34 @@ describe('client authentication throttling (issue 8 point 2; checklist C3)', () 
       );
       assert.equal(after.status, 400);
       assert.equal(after.json.error, 'invalid_grant');
+    } finally {
+      await t.close();
+    }
+  });
+
+  test('60 bad secrets sent at once: exactly 20 are answered 401, the rest 429, and the right secret then too', async () => {
+    // Checking the counters before verifying and counting after would let a whole burst through (the reads all
+    // come first, above all on PostgreSQL's connection pool); each failure's verdict is one atomic step instead.
+    const t = await startTestServer();
+    try {
+      const replies = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          postForm(
+            `${t.issuer}/token`,
+            { grant_type: 'refresh_token', refresh_token: 'x' },
+            { authorization: basic('web', `burst-${i}`) },
+          ),
+        ),
+      );
+      const statuses = replies.map((r) => r.status).sort();
+      assert.deepEqual(statuses, [...Array(20).fill(401), ...Array(40).fill(429)]);
+      assertClientThrottled(
+        await postForm(
+          `${t.issuer}/token`,
+          { grant_type: 'refresh_token', refresh_token: 'x' },
+          { authorization: basic('web', webSecret) },
+        ),
+      );
     } finally {
       await t.close();
     }
@@ -464,5 +533,32 @@ describe('per-address request rates (checklist C3)', () => {
     assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
     assert.equal(addressKey('::1'), '0:0:0:0::/64');
     assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  });
+});
+
+describe('the client address the counters key on, behind a proxy (server.trustProxy)', () => {
+  async function loggedIp(trustProxy: boolean | number | string[], forwardedFor: string): Promise<string> {
+    const t = await startTestServer({ server: { trustProxy } });
+    try {
+      await fetch(`${t.baseUrl}/healthz`, { headers: { 'x-forwarded-for': forwardedFor } });
+      const line = t.logs.findLast((l) => l.includes('"path":"/healthz"')) ?? '{}';
+      return String((JSON.parse(line) as { ip?: string }).ip);
+    } finally {
+      await t.close();
+    }
+  }
+
+  test('a hop count takes the address the last proxy added, not one the client wrote before it', async () => {
+    // Fastify 5.12 on its own would trust nothing for a hop count, putting everyone on the proxy's counters.
+    assert.equal(await loggedIp(1, '198.51.100.1, 203.0.113.5'), '203.0.113.5');
+  });
+
+  test('a list of proxy addresses trusts only those peers', async () => {
+    assert.equal(await loggedIp(['127.0.0.1'], '203.0.113.6'), '203.0.113.6');
+    assert.equal(await loggedIp(['10.0.0.0/8'], '203.0.113.6'), '127.0.0.1');
+  });
+
+  test('without trustProxy, X-Forwarded-For is ignored', async () => {
+    assert.equal(await loggedIp(false, '203.0.113.7'), '127.0.0.1');
   });
 });
