@@ -2,14 +2,13 @@
 // jar per flow, `prompt=consent` so both providers show consent every time. Not autocannon: N concurrent browsers
 // (BENCH_FLOW_CONNECTIONS) loop for the duration; completed flows per second and per-flow latency are reported.
 // Run directly with a job file, it prints the result as JSON from a process pinned to the load core.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hiddenInputs, type Page, pkcePair, UserAgent } from '../test/helpers/user-agent.js';
 import { basicAuth, benchClient, benchUser } from './fixtures.js';
 import type { LoadResult } from './load.js';
-import { loadCore, pinnedNode } from './pin.js';
+import { loadCore, runPinnedJson } from './pin.js';
 import type { Endpoints } from './target.js';
 
 export interface FlowOutcome {
@@ -134,24 +133,7 @@ async function run(job: FlowJob): Promise<LoadResult> {
 /** Runs the flows in a child process on the load core. */
 export function runFlows(job: FlowJob, jobFile: string): Promise<LoadResult> {
   writeFileSync(jobFile, JSON.stringify(job));
-  const { command, args } = pinnedNode(loadCore, [
-    '--import',
-    'tsx',
-    fileURLToPath(import.meta.url),
-    jobFile,
-  ]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`browser flows exited ${code}`));
-      else resolve(JSON.parse(out) as LoadResult);
-    });
-  });
+  return runPinnedJson<LoadResult>(loadCore, fileURLToPath(import.meta.url), [jobFile], 'browser flows');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,9 +1,8 @@
 // The signing ceiling of the bench run (issue 9 points 1-2): RSA-2048 (RS256) and P-256 (ES256) signatures per
 // second on one core, with `node:crypto.sign` and a pre-imported KeyObject. Run directly, it measures and prints JSON.
-import { spawn } from 'node:child_process';
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { pinnedNode, serverCore } from './pin.js';
+import { runPinnedJson, serverCore } from './pin.js';
 
 export interface Ceilings {
   /** RS256 signatures per second (RSA-2048, PKCS#1 v1.5, SHA-256). */
@@ -37,24 +36,12 @@ function measure(seconds: number): Ceilings {
 
 /** Measures in a child process pinned to the server's core, so the figure is that core's. */
 export function measureCeilings(seconds: number): Promise<Ceilings> {
-  const { command, args } = pinnedNode(serverCore, [
-    '--import',
-    'tsx',
+  return runPinnedJson<Ceilings>(
+    serverCore,
     fileURLToPath(import.meta.url),
-    String(seconds),
-  ]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`ceiling measurement exited ${code}`));
-      else resolve(JSON.parse(out) as Ceilings);
-    });
-  });
+    [String(seconds)],
+    'ceiling measurement',
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

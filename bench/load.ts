@@ -1,10 +1,9 @@
 // The load generator of the bench (issue 9 point 1): autocannon's API in a process of its own, pinned to the load
 // core. Run directly with a job file, it prints one result as JSON; `runLoad` spawns it and reads that result.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import autocannon, { type AutocannonRequest } from 'autocannon';
-import { loadCore, pinnedNode } from './pin.js';
+import { loadCore, runPinnedJson } from './pin.js';
 
 export interface LoadJob {
   /** Origin of the server, e.g. http://127.0.0.1:1234. */
@@ -90,24 +89,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
 /** Runs one load job in a child process on the load core; `jobFile` is where the job is written for it. */
 export function runLoad(job: LoadJob, jobFile: string): Promise<LoadResult> {
   writeFileSync(jobFile, JSON.stringify(job));
-  const { command, args } = pinnedNode(loadCore, [
-    '--import',
-    'tsx',
-    fileURLToPath(import.meta.url),
-    jobFile,
-  ]);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (code !== 0) reject(new Error(`load generator exited ${code}`));
-      else resolve(JSON.parse(out) as LoadResult);
-    });
-  });
+  return runPinnedJson<LoadResult>(loadCore, fileURLToPath(import.meta.url), [jobFile], 'load generator');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
