@@ -27,9 +27,23 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_' });
   }
 
+  /**
+   * The series of each (method, route, status), looked up once: prom-client would otherwise hash the label set on
+   * every request. Bounded: methods and routes are the router's, statuses are few.
+   */
+  private readonly series = new Map<string, { count: () => void; time: (seconds: number) => void }>();
+
   observeRequest(method: string, route: string, status: number, seconds: number): void {
-    this.requests.inc({ method, route, status: String(status) });
-    this.duration.observe({ route }, seconds);
+    const key = `${method} ${status} ${route}`;
+    let s = this.series.get(key);
+    if (s === undefined) {
+      const counter = this.requests.labels({ method, route, status: String(status) });
+      const histogram = this.duration.labels({ route });
+      s = { count: () => counter.inc(), time: (v) => histogram.observe(v) };
+      this.series.set(key, s);
+    }
+    s.count();
+    s.time(seconds);
   }
 
   tokenIssued(provider: string, grantType: string): void {

@@ -8,8 +8,11 @@ import type { Store } from './types.js';
 /** Async because PostgreSQL connects and migrates before the store is usable; a failure there stops the start. */
 export async function openStore(storage: Config['storage'], clock?: Clock): Promise<Store> {
   switch (storage.driver) {
-    case 'sqlite':
-      return new SqliteStore({ path: storage.path, synchronous: storage.synchronous });
+    case 'sqlite': {
+      const store = new SqliteStore({ path: storage.path, synchronous: storage.synchronous });
+      await store.startBackgroundCheckpoints();
+      return store;
+    }
     case 'postgres':
       // The schema makes url required for postgres; this only narrows the type.
       if (storage.url === undefined) throw new Error('storage.url is required for driver postgres');

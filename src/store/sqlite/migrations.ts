@@ -138,4 +138,10 @@ export const migrations: readonly string[] = [
   `
   DROP TABLE interactions;
   `,
+  // Issue 9: only access tokens issued with a refresh token are ever found by refresh_hash; a partial index (as on
+  // PostgreSQL) spares every other insert (client_credentials) a write to a random page of this index.
+  `
+  DROP INDEX access_tokens_refresh;
+  CREATE INDEX access_tokens_refresh ON access_tokens (provider, refresh_hash) WHERE refresh_hash IS NOT NULL;
+  `,
 ];

@@ -35,8 +35,10 @@ import type {
   ThrottleVerdict,
   UserRecord,
 } from '../types.js';
+import { Checkpointer } from './checkpointer.js';
 import { migrations } from './migrations.js';
-import { translateErrorsOf, translateSqliteError } from './unavailable.js';
+import { isBusyError, translateErrorsOf, translateSqliteError } from './unavailable.js';
+import { WriteQueue } from './write-queue.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. */
@@ -74,7 +76,13 @@ const sweptTables: readonly { table: string; key: string; keep: number }[] = [
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly s;
-  private readonly busyTimeoutMs: number;
+  /** How long a write or read waits for a lock held by another process, asynchronously, before a 503. */
+  readonly busyTimeoutMs: number;
+  /** Every write: group commit, and the lock waited for off the event loop. */
+  private readonly writes: WriteQueue;
+  private readonly path: string;
+  private readonly synchronous: 'NORMAL' | 'FULL';
+  private checkpointer: Checkpointer | undefined;
   private readonly sweepBatchSize: number;
   /** One batched DELETE per swept table; each removes at most sweepBatchSize expired rows. */
   private readonly sweeps: readonly { keep: number; run: Database.Statement }[];
@@ -115,6 +123,8 @@ export class SqliteStore implements Store {
 
   constructor(options: SqliteStoreOptions) {
     this.busyTimeoutMs = Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000));
+    this.path = options.path;
+    this.synchronous = options.synchronous === 'full' ? 'FULL' : 'NORMAL';
     this.sweepBatchSize = options.sweepBatchSize ?? 500;
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
     try {
@@ -123,12 +133,16 @@ export class SqliteStore implements Store {
       this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
       this.db.pragma('journal_mode = WAL');
       // NORMAL in WAL mode survives a crash of the process; FULL also survives power loss at a cost per commit.
-      this.db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+      this.db.pragma(`synchronous = ${this.synchronous}`);
       this.db.pragma('foreign_keys = ON');
       this.migrate();
+      // From here on nothing waits for the lock synchronously: writes wait in the write queue, on a timer, and
+      // reads retry on a timer (translateErrorsOf), so the event loop stays free while another process writes.
+      this.db.pragma('busy_timeout = 0');
     } catch (err) {
       throw translateSqliteError(err);
     }
+    this.writes = new WriteQueue(this.db, { busyTimeoutMs: this.busyTimeoutMs });
     this.sweeps = sweptTables.map(({ table, key, keep }) => ({
       keep,
       run: this.db.prepare(
@@ -399,16 +413,33 @@ export class SqliteStore implements Store {
   async ping(): Promise<void> {
     // Reading proves the file answers; taking the write lock and letting it go at once proves a write could commit
     // now. A lock held elsewhere past the short wait, or a read-only or failing disk, shows here, not in `SELECT 1`.
-    this.db.pragma(`busy_timeout = ${Math.min(this.busyTimeoutMs, pingBusyTimeoutMs)}`);
-    try {
-      this.s.ping.get();
-      this.db.transaction(() => undefined).immediate();
-    } finally {
-      this.db.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+    this.s.ping.get();
+    const deadline = Date.now() + Math.min(this.busyTimeoutMs, pingBusyTimeoutMs);
+    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+      try {
+        // Synchronous from BEGIN to COMMIT: no queued write can interleave with it.
+        this.db.transaction(() => undefined).immediate();
+        return;
+      } catch (err) {
+        if (!isBusyError(err) || Date.now() >= deadline) throw err;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 
+  /**
+   * Hands WAL checkpoints to a worker thread (src/store/sqlite/checkpointer.ts), so no commit on this connection waits
+   * for a file sync. Without it (a store opened in memory, or a worker that cannot start) SQLite checkpoints inside
+   * commits, as by default.
+   */
+  async startBackgroundCheckpoints(): Promise<void> {
+    if (this.path === ':memory:' || this.checkpointer) return;
+    this.checkpointer = await Checkpointer.start(this.db, this.path, this.synchronous);
+  }
+
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
+    this.checkpointer = undefined;
     if (this.db.open) this.db.close();
   }
 
@@ -417,7 +448,9 @@ export class SqliteStore implements Store {
     for (const sweep of this.sweeps) {
       for (;;) {
         // Each batch is its own short write (an indexed range, at most sweepBatchSize rows), so no lock is held long.
-        const changes = sweep.run.run(now - sweep.keep, this.sweepBatchSize).changes;
+        const changes = await this.writes.run(
+          () => sweep.run.run(now - sweep.keep, this.sweepBatchSize).changes,
+        );
         removed += changes;
         if (changes < this.sweepBatchSize) break;
         // better-sqlite3 is synchronous: yield between batches so requests waiting on the event loop are answered.
@@ -434,43 +467,51 @@ export class SqliteStore implements Store {
   }
 
   async ensureSigningKey(provider: string, k: SigningKeyRecord): Promise<void> {
-    this.s.insertKey.run(provider, k.kid, k.alg, k.privateJwk, k.publicJwk, k.createdAt, provider, k.alg);
+    return this.writes.run(() => {
+      this.s.insertKey.run(provider, k.kid, k.alg, k.privateJwk, k.publicJwk, k.createdAt, provider, k.alg);
+    });
   }
 
   async rotateSigningKey(provider: string, k: SigningKeyRecord, retireAt: EpochSeconds): Promise<void> {
-    this.rotateKeyTx(provider, k, retireAt);
+    return this.writes.run(() => {
+      this.rotateKeyTx(provider, k, retireAt);
+    });
   }
 
   async getOrCreateSecret(provider: string, name: string, candidate: string): Promise<string> {
-    this.s.insertSecret.run(provider, name, candidate);
-    return this.s.getSecret.get(provider, name) as string;
+    return this.writes.run(() => {
+      this.s.insertSecret.run(provider, name, candidate);
+      return this.s.getSecret.get(provider, name) as string;
+    });
   }
 
   // ClientStore
 
   async replaceConfigClients(provider: string, clients: ClientRecord[], now: EpochSeconds): Promise<void> {
-    this.db
-      .transaction(() => {
-        const keep = new Set(clients.map((c) => c.clientId));
-        for (const row of this.s.listClients.all(provider) as Row[]) {
-          if (row.source === 'config' && !keep.has(str(row.client_id))) {
-            this.s.deleteConfigClient.run(provider, row.client_id);
-            // A client taken out of the file ends with what it held, as a deleted registered one does.
-            this.reg.endClientAccess(provider, str(row.client_id), now);
+    return this.writes.run(() => {
+      this.db
+        .transaction(() => {
+          const keep = new Set(clients.map((c) => c.clientId));
+          for (const row of this.s.listClients.all(provider) as Row[]) {
+            if (row.source === 'config' && !keep.has(str(row.client_id))) {
+              this.s.deleteConfigClient.run(provider, row.client_id);
+              // A client taken out of the file ends with what it held, as a deleted registered one does.
+              this.reg.endClientAccess(provider, str(row.client_id), now);
+            }
           }
-        }
-        for (const c of clients) {
-          this.s.upsertClient.run(
-            provider,
-            c.clientId,
-            c.secretHash ?? null,
-            c.secretEncrypted ?? null,
-            JSON.stringify(c.metadata),
-            c.source,
-          );
-        }
-      })
-      .immediate();
+          for (const c of clients) {
+            this.s.upsertClient.run(
+              provider,
+              c.clientId,
+              c.secretHash ?? null,
+              c.secretEncrypted ?? null,
+              JSON.stringify(c.metadata),
+              c.source,
+            );
+          }
+        })
+        .immediate();
+    });
   }
 
   async listClients(provider: string): Promise<ClientRecord[]> {
@@ -569,15 +610,21 @@ export class SqliteStore implements Store {
   }
 
   async insertRegisteredClient(provider: string, client: RegisteredClientRecord): Promise<void> {
-    this.reg.insert(provider, client);
+    return this.writes.run(() => {
+      this.reg.insert(provider, client);
+    });
   }
 
   async updateRegisteredClient(provider: string, client: ClientRecord): Promise<boolean> {
-    return this.reg.update(provider, client);
+    return this.writes.run(() => {
+      return this.reg.update(provider, client);
+    });
   }
 
   async deleteRegisteredClient(provider: string, clientId: string, now: EpochSeconds): Promise<boolean> {
-    return this.reg.delete(provider, clientId, now);
+    return this.writes.run(() => {
+      return this.reg.delete(provider, clientId, now);
+    });
   }
 
   async registeredClientsVersion(provider: string): Promise<number> {
@@ -610,52 +657,58 @@ export class SqliteStore implements Store {
   }
 
   async deleteConfigUsersExcept(provider: string, keep: readonly string[]): Promise<void> {
-    const kept = new Set(keep);
-    this.db
-      .transaction(() => {
-        const rows = this.db
-          .prepare("SELECT id, username FROM users WHERE provider = ? AND source = 'config'")
-          .all(provider) as Row[];
-        for (const row of rows) {
-          if (kept.has(str(row.username))) continue;
-          this.endUserAccess(provider, str(row.id));
-          this.db.prepare('DELETE FROM users WHERE provider = ? AND id = ?').run(provider, row.id);
-        }
-      })
-      .immediate();
+    return this.writes.run(() => {
+      const kept = new Set(keep);
+      this.db
+        .transaction(() => {
+          const rows = this.db
+            .prepare("SELECT id, username FROM users WHERE provider = ? AND source = 'config'")
+            .all(provider) as Row[];
+          for (const row of rows) {
+            if (kept.has(str(row.username))) continue;
+            this.endUserAccess(provider, str(row.id));
+            this.db.prepare('DELETE FROM users WHERE provider = ? AND id = ?').run(provider, row.id);
+          }
+        })
+        .immediate();
+    });
   }
 
   async upsertUser(
     provider: string,
     user: Omit<UserRecord, 'id'> & { id: string | undefined },
   ): Promise<UserRecord> {
-    return this.db
-      .transaction(() => {
-        const existing = this.s.userByName.get(provider, user.username) as Row | undefined;
-        const claims = JSON.stringify(user.claims);
-        if (existing) {
-          const id = user.id ?? str(existing.id);
-          // A new password ends what the old one opened: sessions and tokens (security checklist O3).
-          if (existing.password_hash !== user.passwordHash) this.endUserAccess(provider, str(existing.id));
-          this.s.updateUser.run(id, user.passwordHash, claims, provider, user.username);
+    return this.writes.run(() => {
+      return this.db
+        .transaction(() => {
+          const existing = this.s.userByName.get(provider, user.username) as Row | undefined;
+          const claims = JSON.stringify(user.claims);
+          if (existing) {
+            const id = user.id ?? str(existing.id);
+            // A new password ends what the old one opened: sessions and tokens (security checklist O3).
+            if (existing.password_hash !== user.passwordHash) this.endUserAccess(provider, str(existing.id));
+            this.s.updateUser.run(id, user.passwordHash, claims, provider, user.username);
+            return { ...user, id };
+          }
+          const id = user.id ?? crypto.randomUUID();
+          this.s.insertUser.run(provider, id, user.username, user.passwordHash, claims);
           return { ...user, id };
-        }
-        const id = user.id ?? crypto.randomUUID();
-        this.s.insertUser.run(provider, id, user.username, user.passwordHash, claims);
-        return { ...user, id };
-      })
-      .immediate();
+        })
+        .immediate();
+    });
   }
 
   // SessionStore
 
   async createSession(provider: string, s: SessionRecord): Promise<void> {
-    this.db
-      .transaction(() => {
-        this.s.insertSession.run(provider, s.idHash, s.sid, s.userId, s.authTime, s.expiresAt);
-        this.s.extendSessionGrants.run(s.expiresAt, provider, s.sid);
-      })
-      .immediate();
+    return this.writes.run(() => {
+      this.db
+        .transaction(() => {
+          this.s.insertSession.run(provider, s.idHash, s.sid, s.userId, s.authTime, s.expiresAt);
+          this.s.extendSessionGrants.run(s.expiresAt, provider, s.sid);
+        })
+        .immediate();
+    });
   }
 
   async getSession(provider: string, idHash: string): Promise<SessionRecord | undefined> {
@@ -664,15 +717,21 @@ export class SqliteStore implements Store {
   }
 
   async deleteSession(provider: string, idHash: string): Promise<void> {
-    this.s.deleteSession.run(provider, idHash);
+    return this.writes.run(() => {
+      this.s.deleteSession.run(provider, idHash);
+    });
   }
 
   async addSessionGrant(provider: string, g: SessionGrantRecord): Promise<void> {
-    this.s.insertSessionGrant.run(provider, g.sid, g.grantId, g.clientId, g.expiresAt);
+    return this.writes.run(() => {
+      this.s.insertSessionGrant.run(provider, g.sid, g.grantId, g.clientId, g.expiresAt);
+    });
   }
 
   async endSession(provider: string, idHash: string, now: EpochSeconds): Promise<EndedSession | undefined> {
-    return this.endSessionTx(provider, idHash, now);
+    return this.writes.run(() => {
+      return this.endSessionTx(provider, idHash, now);
+    });
   }
 
   // ConsentStore
@@ -689,7 +748,9 @@ export class SqliteStore implements Store {
     scope: string[],
     now: EpochSeconds,
   ): Promise<void> {
-    this.s.putConsent.run(provider, userId, clientId, scope.join(' '), now);
+    return this.writes.run(() => {
+      this.s.putConsent.run(provider, userId, clientId, scope.join(' '), now);
+    });
   }
 
   async mergeConsent(
@@ -699,26 +760,30 @@ export class SqliteStore implements Store {
     items: string[],
     now: EpochSeconds,
   ): Promise<void> {
-    this.mergeConsentTx(provider, userId, clientId, items, now);
+    return this.writes.run(() => {
+      this.mergeConsentTx(provider, userId, clientId, items, now);
+    });
   }
 
   // CodeStore
 
   async insertCode(provider: string, c: AuthorizationCodeRecord): Promise<void> {
-    this.s.insertCode.run({
-      provider,
-      codeHash: c.codeHash,
-      grantId: c.grantId,
-      clientId: c.clientId,
-      userId: c.userId,
-      redirectUri: c.redirectUri,
-      scope: c.scope.join(' '),
-      nonce: c.nonce ?? null,
-      codeChallenge: c.codeChallenge ?? null,
-      resource: c.resource.join(' '),
-      authTime: c.authTime,
-      details: JSON.stringify(c.details),
-      expiresAt: c.expiresAt,
+    return this.writes.run(() => {
+      this.s.insertCode.run({
+        provider,
+        codeHash: c.codeHash,
+        grantId: c.grantId,
+        clientId: c.clientId,
+        userId: c.userId,
+        redirectUri: c.redirectUri,
+        scope: c.scope.join(' '),
+        nonce: c.nonce ?? null,
+        codeChallenge: c.codeChallenge ?? null,
+        resource: c.resource.join(' '),
+        authTime: c.authTime,
+        details: JSON.stringify(c.details),
+        expiresAt: c.expiresAt,
+      });
     });
   }
 
@@ -733,7 +798,9 @@ export class SqliteStore implements Store {
     now: EpochSeconds,
     t: IssuedTokens,
   ): Promise<RedeemResult> {
-    return this.redeemTx(provider, codeHash, now, t);
+    return this.writes.run(() => {
+      return this.redeemTx(provider, codeHash, now, t);
+    });
   }
 
   // TokenStore
@@ -749,7 +816,9 @@ export class SqliteStore implements Store {
   }
 
   async insertTokens(provider: string, tokens: IssuedTokens): Promise<void> {
-    this.insertTokensTx(provider, tokens);
+    return this.writes.run(() => {
+      this.insertTokensTx(provider, tokens);
+    });
   }
 
   async rotateRefreshToken(
@@ -759,11 +828,15 @@ export class SqliteStore implements Store {
     tokens: IssuedTokens,
     graceSeconds: number,
   ): Promise<RotateResult> {
-    return this.rotateTx(provider, tokenHash, now, tokens, graceSeconds);
+    return this.writes.run(() => {
+      return this.rotateTx(provider, tokenHash, now, tokens, graceSeconds);
+    });
   }
 
   async revokeAccessToken(provider: string, tokenHash: string, now: EpochSeconds): Promise<void> {
-    this.s.revokeAccess.run(now, provider, tokenHash);
+    return this.writes.run(() => {
+      this.s.revokeAccess.run(now, provider, tokenHash);
+    });
   }
 
   // ReplayStore
@@ -775,8 +848,10 @@ export class SqliteStore implements Store {
     now: EpochSeconds,
     expiresAt: EpochSeconds,
   ): Promise<boolean> {
-    // Inserts, or takes over a row whose JWT has expired; a live row makes this a no-op: a replay.
-    return this.s.insertJti.run(provider, namespace, jti, expiresAt, now).changes === 1;
+    return this.writes.run(() => {
+      // Inserts, or takes over a row whose JWT has expired; a live row makes this a no-op: a replay.
+      return this.s.insertJti.run(provider, namespace, jti, expiresAt, now).changes === 1;
+    });
   }
 
   async refreshInPlace(
@@ -785,11 +860,15 @@ export class SqliteStore implements Store {
     idleExpiresAt: EpochSeconds,
     tokens: IssuedTokens,
   ): Promise<boolean> {
-    return this.refreshInPlaceTx(provider, tokenHash, idleExpiresAt, tokens);
+    return this.writes.run(() => {
+      return this.refreshInPlaceTx(provider, tokenHash, idleExpiresAt, tokens);
+    });
   }
 
   async revokeGrant(provider: string, grantId: string, now: EpochSeconds): Promise<void> {
-    this.revokeGrantTx(provider, grantId, now);
+    return this.writes.run(() => {
+      this.revokeGrantTx(provider, grantId, now);
+    });
   }
 
   // ThrottleStore
@@ -849,11 +928,15 @@ export class SqliteStore implements Store {
     counters: ThrottleCounter[],
     now: EpochSeconds,
   ): Promise<ThrottleVerdict> {
-    return this.thr.count(provider, counters, now, true);
+    return this.writes.run(() => {
+      return this.thr.count(provider, counters, now, true);
+    });
   }
 
   async recordFailure(provider: string, counters: ThrottleCounter[], now: EpochSeconds): Promise<void> {
-    this.thr.count(provider, counters, now, false);
+    return this.writes.run(() => {
+      this.thr.count(provider, counters, now, false);
+    });
   }
 
   async throttleState(
@@ -865,7 +948,9 @@ export class SqliteStore implements Store {
   }
 
   async clearAttempts(provider: string, clear: string[], giveBack: string[]): Promise<void> {
-    this.thr.clear(provider, clear, giveBack);
+    return this.writes.run(() => {
+      this.thr.clear(provider, clear, giveBack);
+    });
   }
 }
 

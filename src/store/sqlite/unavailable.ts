@@ -30,11 +30,20 @@ export function translateSqliteError(err: unknown): unknown {
   return new StoreUnavailableError(`SQLite: ${code}: ${(err as Error).message}`, { cause: err });
 }
 
+/** The lock is held by another connection (busy_timeout is 0: the caller waits on a timer instead). */
+export function isBusyError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
+}
+
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
  * Wraps every async method of a store class's prototype (the public store interface: each method is `async`), so
  * errors are translated once at the boundary instead of around each statement. Synchronous helpers are left alone.
+ * A method that found the database locked (a read during another process's checkpoint, say) runs again after a short
+ * wait on a timer, for up to the instance's `busyTimeoutMs`: every public method is one statement, one transaction or
+ * one write-queue step, so running it again repeats nothing that took effect.
  */
 export function translateErrorsOf(prototype: object): void {
   for (const name of Object.getOwnPropertyNames(prototype)) {
@@ -43,11 +52,15 @@ export function translateErrorsOf(prototype: object): void {
     if (typeof method !== 'function' || method.constructor.name !== 'AsyncFunction') continue;
     Object.defineProperty(prototype, name, {
       ...descriptor,
-      value: async function (this: unknown, ...args: unknown[]) {
-        try {
-          return await method.apply(this, args);
-        } catch (err) {
-          throw translateSqliteError(err);
+      value: async function (this: { busyTimeoutMs?: number }, ...args: unknown[]) {
+        const deadline = Date.now() + (this.busyTimeoutMs ?? 0);
+        for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+          try {
+            return await method.apply(this, args);
+          } catch (err) {
+            if (!isBusyError(err) || Date.now() >= deadline) throw translateSqliteError(err);
+          }
+          await new Promise((resolve) => setTimeout(resolve, delay));
         }
       },
     });
