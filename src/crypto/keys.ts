@@ -1,5 +1,6 @@
 // Signing keys: the only module that sees private keys. One signing key per algorithm in use, rotation, the
-// published JWK Set (RFC 7517, 7638; OIDC Core §10.1.1). `jose` generates and signs.
+// published JWK Set (RFC 7517, 7638; OIDC Core §10.1.1). `jose` generates, imports and exports keys; signatures go
+// through node:crypto with a KeyObject imported once (jws-sign.ts, ADR 0007) where that is faster, else jose.
 import { createHash, type webcrypto } from 'node:crypto';
 import {
   calculateJwkThumbprint,
@@ -13,6 +14,7 @@ import {
 import { type SigningAlg, signingAlgs } from '../config/schema.js';
 import type { EpochSeconds, KeyStore, SigningKeyRecord } from '../store/types.js';
 import type { Clock } from '../util/clock.js';
+import { NodeJwtSigner, nodeSignedAlgs } from './jws-sign.js';
 import type { SecretBox } from './secret-box.js';
 
 type CryptoKey = webcrypto.CryptoKey;
@@ -24,7 +26,8 @@ export interface PublicJwks {
 interface LoadedKey {
   kid: string;
   alg: SigningAlg;
-  privateKey: CryptoKey;
+  /** node:crypto with the key and its headers prepared at load (nodeSignedAlgs), else jose's SignJWT on a CryptoKey. */
+  signer: NodeJwtSigner | CryptoKey;
 }
 
 /** What `keys list` shows of a key (interface.md "Commands"): never the key material. */
@@ -98,10 +101,14 @@ async function importRecord(provider: string, record: SigningKeyRecord, box: Sec
       `provider ${provider}: cannot decrypt signing key ${record.kid}; secretEncryptionKey differs from the one it was stored under`,
     );
   }
+  // jose imports every key, so a key that does not fit its algorithm fails here, at load, as it always has.
+  const privateKey = (await importJWK(privateJwk, record.alg)) as CryptoKey;
   return {
     kid: record.kid,
     alg: record.alg,
-    privateKey: (await importJWK(privateJwk, record.alg)) as CryptoKey,
+    signer: nodeSignedAlgs.has(record.alg)
+      ? new NodeJwtSigner(privateJwk, record.alg, record.kid)
+      : privateKey,
   };
 }
 
@@ -217,7 +224,9 @@ export class SigningKeys {
       key = this.signing.get(alg);
       if (!key) throw new Error(`provider ${this.o.provider}: no ${alg} signing key`);
     }
-    return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.privateKey);
+    // Synchronous on this thread (no pool hand-off); the caller still gets a promise, and a throw becomes a rejection.
+    if (key.signer instanceof NodeJwtSigner) return key.signer.sign(payload, typ);
+    return new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, typ }).sign(key.signer);
   }
 
   /** Left half of the hash of `value`, base64url: `at_hash` and `c_hash` (OIDC Core §3.1.3.6, §3.3.2.11). */
