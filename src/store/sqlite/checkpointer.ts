@@ -60,6 +60,8 @@ export class Checkpointer {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    // Held until it has answered: an unreferenced worker and timer would let the process end mid-close.
+    this.worker.ref();
     const done = new Promise<void>((resolve) => {
       this.worker.on('message', (m) => {
         if (m === 'stopped') resolve();
@@ -67,8 +69,12 @@ export class Checkpointer {
       this.worker.once('exit', () => resolve());
     });
     this.worker.postMessage('stop');
-    const timeout = new Promise<void>((resolve) => setTimeout(resolve, 2000).unref());
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 2000);
+    });
     await Promise.race([done, timeout]);
+    clearTimeout(timer);
     await this.worker.terminate().catch(() => undefined);
   }
 }
