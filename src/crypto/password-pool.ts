@@ -20,6 +20,12 @@ export interface PasswordPoolOptions {
   jobTimeoutMs?: number;
   /** Told when a worker dies or is stopped for being stuck (never with anything of a job's contents). */
   onWorkerFailure?: (detail: string) => void;
+  /**
+   * A worker with nothing to do for this long is stopped, and started again by the next job that finds no idle
+   * worker (issue 9 point 2: stopping one gives back 5-10 MiB of the server's RSS; a restart costs a few tens of
+   * milliseconds to the first login after a quiet spell).
+   */
+  idleMs?: number;
 }
 
 export type PasswordJob =
@@ -51,6 +57,7 @@ export function passwordPoolBusy(detail: string): OAuthError {
 
 const defaultWorkerUrl = new URL('./password-worker.mjs', import.meta.url);
 const defaultJobTimeoutMs = 30_000;
+const defaultIdleMs = 5_000;
 
 type WorkerMessage =
   | { ready: true }
@@ -72,7 +79,10 @@ interface Slot {
   ready: boolean;
   /** Set when the pool gave up on the worker (stuck): it takes no more jobs and is replaced when it has exited. */
   retired: boolean;
+  /** Set when the worker was stopped for being idle: retired, but neither a failure nor replaced. */
+  parked: boolean;
   current: Pending | undefined;
+  idleTimer?: NodeJS.Timeout;
 }
 
 export class PasswordPool {
@@ -81,6 +91,7 @@ export class PasswordPool {
   private readonly workerUrl: URL;
   private readonly jobTimeoutMs: number;
   private readonly onWorkerFailure: (detail: string) => void;
+  private readonly idleMs: number;
   private readonly started: Promise<void>;
   private nextId = 1;
   private closed = false;
@@ -93,6 +104,7 @@ export class PasswordPool {
   ) {
     this.workerUrl = options.workerUrl ?? defaultWorkerUrl;
     this.jobTimeoutMs = options.jobTimeoutMs ?? defaultJobTimeoutMs;
+    this.idleMs = options.idleMs ?? defaultIdleMs;
     this.onWorkerFailure =
       options.onWorkerFailure ?? ((detail) => process.emitWarning(detail, 'GatehouseWarning'));
     const starts: Promise<void>[] = [];
@@ -102,7 +114,7 @@ export class PasswordPool {
     this.started.catch(() => undefined);
   }
 
-  /** Resolves once every first worker has loaded argon2; rejects if one could not. */
+  /** Resolves once every first worker has loaded argon2 (a broken install fails at start); rejects if one could not. */
   ready(): Promise<void> {
     return this.started;
   }
@@ -124,8 +136,7 @@ export class PasswordPool {
    */
   run(job: PasswordJob, limit: 'bounded' | 'wait' = 'bounded'): Promise<unknown> {
     if (this.closed) return Promise.reject(passwordPoolBusy('password pool closed'));
-    const idle = [...this.slots].some((s) => s.ready && !s.retired && !s.current);
-    if (limit === 'bounded' && !idle && this.waiting.length >= this.settings.queue) {
+    if (limit === 'bounded' && this.waiting.length >= this.settings.queue + this.spare()) {
       const { running, waiting } = this.stats();
       return Promise.reject(passwordPoolBusy(`password queue full: ${running} running, ${waiting} waiting`));
     }
@@ -139,12 +150,24 @@ export class PasswordPool {
     });
   }
 
+  /**
+   * Workers that could take a job without it queueing behind another: idle ones, and those not running (stopped for
+   * being idle, or still loading) up to the pool's size. With every worker idle-stopped, a login is still accepted
+   * exactly as it would be by an idle worker.
+   */
+  private spare(): number {
+    let busy = 0;
+    for (const s of this.slots) if (!s.retired && s.current) busy++;
+    return Math.max(0, Math.max(1, this.settings.workers) - busy);
+  }
+
   /** Fails what is waiting or running (503) and stops every worker. */
   async close(): Promise<void> {
     this.closed = true;
     for (const p of this.waiting.splice(0)) this.settle(p, passwordPoolBusy('password pool closed'));
     const workers: Worker[] = [];
     for (const s of this.slots) {
+      clearTimeout(s.idleTimer);
       if (s.current) this.settle(s.current, passwordPoolBusy('password pool closed'));
       s.current = undefined;
       workers.push(s.worker);
@@ -158,7 +181,7 @@ export class PasswordPool {
       execArgv: [],
       name: 'gatehouse-password',
     });
-    const slot: Slot = { worker, ready: false, retired: false, current: undefined };
+    const slot: Slot = { worker, ready: false, retired: false, parked: false, current: undefined };
     this.slots.add(slot);
     this.updateRefs();
     let lastError: string | undefined;
@@ -184,12 +207,18 @@ export class PasswordPool {
       });
       worker.on('exit', (code) => {
         this.slots.delete(slot);
+        clearTimeout(slot.idleTimer);
         const cause = lastError ?? `exit code ${code}`;
         if (!slot.ready) rejectReady(new Error(`password worker did not start: ${cause}`));
         const p = slot.current;
         slot.current = undefined;
         if (p) this.settle(p, passwordPoolBusy(`password worker stopped: ${cause}`));
         if (this.closed) return;
+        if (slot.parked) {
+          // Stopped for being idle: a job that arrived meanwhile starts a worker of its own.
+          this.pump();
+          return;
+        }
         if (!slot.retired) this.onWorkerFailure(`password worker stopped (${cause}); starting another`);
         this.replace(slot.ready);
       });
@@ -244,7 +273,47 @@ export class PasswordPool {
       p.slot = slot;
       slot.worker.postMessage({ id: p.id, ...p.job });
     }
+    this.startForWaiting();
+    this.parkWhenIdle();
     this.updateRefs();
+  }
+
+  /** Jobs still waiting start stopped workers again, one per job, up to the pool's size (not while backing off). */
+  private startForWaiting(): void {
+    if (this.closed || this.startFailures > 0) return;
+    let live = 0;
+    let loading = 0;
+    for (const s of this.slots) {
+      if (s.retired) continue;
+      live++;
+      if (!s.ready) loading++;
+    }
+    for (
+      let n = this.waiting.length - loading;
+      n > 0 && live < Math.max(1, this.settings.workers);
+      n--, live++
+    )
+      this.spawn().catch(() => undefined);
+  }
+
+  /** An idle worker is stopped after idleMs; a job given to it first cancels that. */
+  private parkWhenIdle(): void {
+    for (const slot of this.slots) {
+      if (slot.current || slot.retired || !slot.ready) {
+        clearTimeout(slot.idleTimer);
+        slot.idleTimer = undefined;
+        continue;
+      }
+      if (slot.idleTimer || this.closed) continue;
+      slot.idleTimer = setTimeout(() => {
+        slot.idleTimer = undefined;
+        if (this.closed || slot.current || slot.retired) return;
+        slot.retired = true;
+        slot.parked = true;
+        void slot.worker.terminate();
+      }, this.idleMs);
+      slot.idleTimer.unref();
+    }
   }
 
   /** Workers keep the process alive only while there is work: an idle pool never holds a command open. */
