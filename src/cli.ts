@@ -1,6 +1,8 @@
 // The `gatehouse` command: `serve`, `check`, `keys rotate` and `keys list` (interface.md "Commands").
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { runPrimary } from './cluster/primary.js';
+import { type ClusterWorker, isClusterWorker, joinCluster } from './cluster/worker.js';
 import { type Config, ConfigError, configWarnings, loadConfigFile } from './config/load.js';
 import { isSigningAlg, supportedSigningAlgs } from './crypto/keys.js';
 import { demoBanner } from './demo.js';
@@ -36,10 +38,29 @@ function printWarnings(file: string, config: Config): void {
   for (const w of configWarnings(config)) process.stderr.write(`${file}: warning: ${w.path}: ${w.message}\n`);
 }
 
+/** The one line tests, scripts and the bench wait for (interface.md "Commands"), and the demo banner before it. */
+function printListening(config: Config, listenUrl: string, demo: boolean): void {
+  if (demo) process.stdout.write(demoBanner(config));
+  process.stdout.write(`gatehouse listening on ${listenUrl} (public URL ${config.publicUrl})\n`);
+}
+
 async function serve(config: Config, demo: boolean): Promise<number> {
+  // server.workers > 1: this process forks the workers and serves nothing; each worker runs this same command and
+  // comes back here as a cluster worker, with the same configuration file (src/cluster/).
+  const clustered = config.server.workers > 1;
+  if (clustered && !isClusterWorker()) return runPrimary(config, (url) => printListening(config, url, demo));
+  const worker = clustered ? joinCluster(config) : undefined;
+  try {
+    return await serveOne(config, demo, worker);
+  } finally {
+    worker?.leave();
+  }
+}
+
+async function serveOne(config: Config, demo: boolean, worker: ClusterWorker | undefined): Promise<number> {
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer(config);
+    server = await startServer(config, worker?.serverOptions);
   } catch (err) {
     // A sector_identifier_uri document is checked at start: a bad one is reported like any configuration problem.
     if (err instanceof ConfigError) {
@@ -55,8 +76,8 @@ async function serve(config: Config, demo: boolean): Promise<number> {
     }
     throw err;
   }
-  if (demo) process.stdout.write(demoBanner(config));
-  process.stdout.write(`gatehouse listening on ${server.listenUrl} (public URL ${config.publicUrl})\n`);
+  if (worker) worker.listening(server.listenUrl);
+  else printListening(config, server.listenUrl, demo);
   return new Promise((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
@@ -156,7 +177,7 @@ export async function main(argv: string[]): Promise<number> {
   if (command === 'dev') {
     const config = readConfig(devConfig);
     // The dev configuration's demo secret is short on purpose (and public): said, never refused.
-    if (config) printWarnings('config/dev.yaml', config);
+    if (config && !isClusterWorker()) printWarnings('config/dev.yaml', config);
     return config ? serve(config, true) : 1;
   }
   const file = parsed.values.config;

@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { workerSettings } from './cluster/share.js';
 import { type Config, ConfigError } from './config/load.js';
 import { keyReloadIntervalMs } from './crypto/keys.js';
 import { openPasswordPool } from './crypto/password.js';
@@ -20,6 +21,13 @@ export interface ServerOptions {
   logStream?: NodeJS.WritableStream;
   /** Store to use instead of opening the configured one (tests that share one). */
   store?: Store;
+  /**
+   * This process is one of this many cluster workers (`server.workers`, src/cluster/): its in-memory flood buckets
+   * take a 1/N share of the configured rates, so the documented limits hold for the whole server.
+   */
+  workers?: number;
+  /** Where requests are counted and /metrics reads from (a cluster worker's answers for every worker). */
+  metrics?: Metrics;
 }
 
 export interface RunningServer {
@@ -55,7 +63,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const providers: Provider[] = [];
     for (const settings of config.providers) {
       providers.push(
-        await createProvider(settings, {
+        await createProvider(workerSettings(settings, options.workers ?? 1), {
           store,
           clock,
           secureCookies: config.secureCookies,
@@ -64,7 +72,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         }),
       );
     }
-    const metrics = new Metrics();
+    const metrics = options.metrics ?? new Metrics();
     const tls = config.server.tls;
     const app = buildApp({
       config,

@@ -422,21 +422,39 @@ export const serverSchema = z
      */
     shutdownTimeoutSeconds: seconds(10, 600),
     /**
+     * Processes serving the one port (issue 9 point 3): a positive integer, or `auto` for one per available core
+     * (`os.availableParallelism()`). Default 1: one process, as before. Above 1, `serve` starts a primary process
+     * (node:cluster) that migrates the store once, forks this many workers and replaces one that dies (at most once
+     * a second per worker); each worker opens its own store connection (PostgreSQL: N x `storage.poolSize`), takes a
+     * 1/N share of every `throttle.requests` bucket (the rate exactly, the burst rounded up) and defaults
+     * `passwordWorkers` to its share of the cores; /metrics answers for all workers. `maxConnections` counts per worker.
+     */
+    workers: z
+      .preprocess(fromEnv, z.union([z.number().int().min(1).max(1024), z.literal('auto')]))
+      .default(1)
+      .transform((n) => (n === 'auto' ? availableParallelism() : n)),
+    /**
      * Worker threads that run argon2 for logins, off libuv's thread pool where ID tokens are signed. Default: one
      * per core but one (at least 1, at most 8), so a login flood leaves a core to the event loop and token signing;
-     * each busy worker holds about 19 MiB.
+     * with `workers` above 1, each process takes its share: max(1, floor((cores - 1) / workers)). Each busy worker
+     * thread holds about 19 MiB.
      */
-    passwordWorkers: z
-      .preprocess(fromEnv, z.number().int().min(1).max(256))
-      .default(() => Math.max(1, Math.min(8, availableParallelism() - 1))),
+    passwordWorkers: z.preprocess(fromEnv, z.number().int().min(1).max(256)).optional(),
     /**
      * Password checks that may wait for a busy worker; one more login is answered 503 with Retry-After at once
      * rather than queued (each waiting check adds one argon2 run, tens of ms, to the wait of those behind it).
      */
     passwordQueue: z.preprocess(fromEnv, z.number().int().min(0).max(100_000)).default(64),
   })
+  // The one default that depends on another key: password threads are shared out among the worker processes.
+  .transform((s) => ({ ...s, passwordWorkers: s.passwordWorkers ?? defaultPasswordWorkers(s.workers) }))
   // prefault: an absent `server` is parsed as {}, so every key's own default applies (add keys above only).
   .prefault({});
+
+/** argon2 threads per process when `passwordWorkers` is not set: the cores but one, shared among the processes. */
+export function defaultPasswordWorkers(workers: number, cores = availableParallelism()): number {
+  return Math.max(1, Math.min(8, Math.floor((cores - 1) / workers)));
+}
 
 /**
  * Where everything is kept. One flat object, so `storage.path` stays a plain string for SQLite tooling; a key of the
