@@ -11,6 +11,7 @@ import { randomToken } from '../src/crypto/random.js';
 import { openStore } from '../src/store/open.js';
 import type { IssuedTokens, Store } from '../src/store/types.js';
 import { benchClient, benchUser } from './fixtures.js';
+import { serverCore } from './pin.js';
 import {
   type Alg,
   discover,
@@ -25,6 +26,16 @@ export interface GatehouseOptions {
   alg: Alg;
   /** Undefined: SQLite in a fresh temporary folder. */
   postgresUrl: string | undefined;
+  /** server.workers (default 1). */
+  workers?: number;
+  /** Pinned to the server core (default); false: unpinned, every core (the workers measurement). */
+  pinned?: boolean;
+}
+
+/** BENCH_PROFILE_DIR: the server writes a V8 CPU profile there when it stops (for finding where time goes). */
+function profileArgs(): string[] {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  return dir ? ['--cpu-prof', '--cpu-prof-dir', dir] : [];
 }
 
 export async function startGatehouse(options: GatehouseOptions): Promise<Target> {
@@ -35,7 +46,12 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Target>
       : { driver: 'postgres' as const, url: options.postgresUrl };
   const config = {
     // The default log level (info) unless BENCH_LOG_LEVEL says otherwise: what a deployment runs with.
-    server: { host: '127.0.0.1', port: await freePort(), logLevel: process.env.BENCH_LOG_LEVEL ?? 'info' },
+    server: {
+      host: '127.0.0.1',
+      port: await freePort(),
+      logLevel: process.env.BENCH_LOG_LEVEL ?? 'info',
+      workers: options.workers ?? 1,
+    },
     storage,
     providers: [
       {
@@ -67,9 +83,10 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Target>
   writeFileSync(configFile, JSON.stringify(config, null, 2));
   const bin = fileURLToPath(new URL('../bin/gatehouse.js', import.meta.url));
   const { child, found } = await startPinned(
-    [bin, 'serve', '--config', configFile],
+    [...profileArgs(), bin, 'serve', '--config', configFile],
     { NODE_ENV: 'production' },
     (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
+    options.pinned === false ? undefined : serverCore,
   );
   if (child.pid === undefined) throw new Error('gatehouse has no pid');
   const issuer = `${found}/oidc/endpoint/bench`;

@@ -86,10 +86,17 @@ async function run(job: LoadJob): Promise<LoadResult> {
   };
 }
 
-/** Runs one load job in a child process on the load core; `jobFile` is where the job is written for it. */
-export function runLoad(job: LoadJob, jobFile: string): Promise<LoadResult> {
+/**
+ * Runs one load job in a child process on the load core (`core` undefined: unpinned); `jobFile` is where the job is
+ * written for it.
+ */
+export function runLoad(
+  job: LoadJob,
+  jobFile: string,
+  core: number | undefined = loadCore,
+): Promise<LoadResult> {
   writeFileSync(jobFile, JSON.stringify(job));
-  return runPinnedJson<LoadResult>(loadCore, fileURLToPath(import.meta.url), [jobFile], 'load generator');
+  return runPinnedJson<LoadResult>(core, fileURLToPath(import.meta.url), [jobFile], 'load generator');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -8,9 +8,9 @@ export const hasTaskset: boolean = spawnSync('taskset', ['--version'], { stdio: 
 export const serverCore = Number(process.env.BENCH_SERVER_CORE ?? 0);
 export const loadCore = Number(process.env.BENCH_LOAD_CORE ?? 1);
 
-/** `node <args>` as a command line pinned to `core` when taskset exists. */
-export function pinnedNode(core: number, args: string[]): { command: string; args: string[] } {
-  return hasTaskset
+/** `node <args>` as a command line pinned to `core` when taskset exists (undefined: unpinned, every core). */
+export function pinnedNode(core: number | undefined, args: string[]): { command: string; args: string[] } {
+  return hasTaskset && core !== undefined
     ? { command: 'taskset', args: ['-c', String(core), process.execPath, ...args] }
     : { command: process.execPath, args };
 }
@@ -24,7 +24,12 @@ export function pinPid(pid: number, core: number): void {
  * Runs `node --import tsx <script> <args>` pinned to `core` and answers the JSON it prints: how the ceiling, the
  * load generator and the browser flows run apart from the bench's own process. `what` names it in an error.
  */
-export function runPinnedJson<T>(core: number, script: string, args: string[], what: string): Promise<T> {
+export function runPinnedJson<T>(
+  core: number | undefined,
+  script: string,
+  args: string[],
+  what: string,
+): Promise<T> {
   const { command, args: argv } = pinnedNode(core, ['--import', 'tsx', script, ...args]);
   return new Promise((resolve, reject) => {
     const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'inherit'] });

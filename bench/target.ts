@@ -27,13 +27,17 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-/** Starts `node <args>` on the server core and resolves with its process and the first stdout line `match` accepts. */
+/**
+ * Starts `node <args>` on the server core (`core` undefined: unpinned) and resolves with its process and the first
+ * stdout line `match` accepts.
+ */
 export function startPinned(
   args: string[],
   env: NodeJS.ProcessEnv,
   match: (line: string) => string | undefined,
+  core: number | undefined = serverCore,
 ): Promise<{ child: ChildProcess; found: string }> {
-  const { command, args: argv } = pinnedNode(serverCore, args);
+  const { command, args: argv } = pinnedNode(core, args);
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   return new Promise((resolve, reject) => {
     let out = '';
