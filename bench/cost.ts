@@ -65,6 +65,18 @@ for (const s of scenarios.filter((x) => !x.browser && (ids.length === 0 || ids.i
       else other += d;
     }
     const per = (x: number) => ((x / r.ok) * 1e6).toFixed(0);
+    if (process.env.BENCH_THREADS) {
+      const byName = new Map<string, number>();
+      for (const [tid, v] of after) {
+        if (tid === main) continue;
+        let name = '?';
+        try {
+          name = readFileSync(`/proc/${t.pid}/task/${tid}/comm`, 'utf8').trim();
+        } catch {}
+        byName.set(name, (byName.get(name) ?? 0) + v - (before.get(tid) ?? 0));
+      }
+      console.log([...byName].map(([n, v]) => `${n}: ${per(v)} µs`).join(', '));
+    }
     console.log(
       `${t.label} ${s.id.padEnd(20)} ${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99} ms  non2xx ${r.non2xx}  CPU/request: main ${per(mainCpu)} µs + other threads ${per(other)} µs = ${per(mainCpu + other)} µs`,
     );

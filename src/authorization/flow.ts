@@ -1,7 +1,6 @@
 // Decides what an authorization request needs next (login, consent or a response) and issues the response (OIDC Core §3.1.2.3-5).
-import { randomUUID } from 'node:crypto';
 import { sha256 } from '../crypto/hash.js';
-import { randomToken } from '../crypto/random.js';
+import { randomToken, timeOrderedId } from '../crypto/random.js';
 import { OAuthError } from '../errors/oauth-error.js';
 import type { Provider } from '../provider/provider.js';
 import { type ActiveSession, joinSession } from '../session/session.js';
@@ -85,7 +84,7 @@ export async function issueAuthorization(
   if (!client) throw new OAuthError('invalid_request', 'The client no longer exists');
   const types = new Set(request.responseType.split(' '));
   const now = provider.clock.now();
-  const grantId = randomUUID();
+  const grantId = timeOrderedId();
   const details: GrantDetails = {
     ...(request.claims ? { claims: request.claims } : {}),
     acr: satisfiedAcr(provider.settings.acrValues, request),

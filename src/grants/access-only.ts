@@ -1,5 +1,5 @@
 // Issuing for grants that answer with an access token alone (client_credentials, JWT bearer): no refresh, no ID token.
-import { randomUUID } from 'node:crypto';
+import { timeOrderedId } from '../crypto/random.js';
 import { requestedAudience } from './resource.js';
 import { buildTokenSet } from './token-set.js';
 import type { GrantContext, TokenResponse } from './types.js';
@@ -14,7 +14,7 @@ export async function issueAccessOnly(
   const audience = requestedAudience(ctx.params, client, []);
   const tokens = await buildTokenSet(provider, {
     client,
-    subject: { grantId: randomUUID(), clientId: client.id, userId, scope, audience },
+    subject: { grantId: timeOrderedId(), clientId: client.id, userId, scope, audience },
     user: undefined,
     now,
     authTime: undefined,

@@ -24,6 +24,8 @@ export class Checkpointer {
   static async start(db: Database.Database, path: string, synchronous: 'NORMAL' | 'FULL') {
     const worker = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
       workerData: { path, synchronous, intervalMs },
+      // A small heap: it only calls into SQLite (memory: issue 9 point 2).
+      resourceLimits: { maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 16 },
     });
     const started = await new Promise<boolean>((resolve) => {
       worker.once('message', (m) => resolve(m === 'ready'));

@@ -882,11 +882,29 @@ export class SqliteStore implements Store {
        ON CONFLICT (provider, throttle_key) DO UPDATE SET attempts = excluded.attempts,
          window_start = excluded.window_start, strikes = excluded.strikes, expires_at = excluded.expires_at`,
     );
-    const current = (provider: string, counters: ThrottleCounter[], now: number): ThrottleRow[] =>
-      counters.map((c) => {
+    // Every counter of a request in one statement (one per count of keys, prepared on first use): the success path
+    // of every token request reads them (issue 9 point 4).
+    const readMany = new Map<number, Database.Statement>();
+    const current = (provider: string, counters: ThrottleCounter[], now: number): ThrottleRow[] => {
+      if (counters.length === 1) {
+        const c = counters[0] as ThrottleCounter;
         const row = read.get(provider, c.key) as Row | undefined;
+        return [currentRow(row && toThrottleRow(row), c, now)];
+      }
+      let statement = readMany.get(counters.length);
+      if (statement === undefined) {
+        const marks = counters.map(() => '?').join(', ');
+        statement = db.prepare(`SELECT * FROM throttles WHERE provider = ? AND throttle_key IN (${marks})`);
+        readMany.set(counters.length, statement);
+      }
+      const rows = new Map<string, Row>();
+      for (const row of statement.all(provider, ...counters.map((c) => c.key)) as Row[])
+        rows.set(str(row.throttle_key), row);
+      return counters.map((c) => {
+        const row = rows.get(c.key);
         return currentRow(row && toThrottleRow(row), c, now);
       });
+    };
     // Read and write under the write lock (IMMEDIATE), so attempts in other processes are counted exactly.
     const count = db.transaction(
       (
