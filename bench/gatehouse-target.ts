@@ -86,7 +86,7 @@ export async function startGatehouse(options: GatehouseOptions): Promise<Target>
     [...profileArgs(), bin, 'serve', '--config', configFile],
     { NODE_ENV: 'production' },
     (line) => /listening on (http:\/\/\S+)/.exec(line)?.[1],
-    options.pinned === false ? undefined : serverCore,
+    options.pinned === false ? null : serverCore,
   );
   if (child.pid === undefined) throw new Error('gatehouse has no pid');
   const issuer = `${found}/oidc/endpoint/bench`;

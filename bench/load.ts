@@ -87,14 +87,10 @@ async function run(job: LoadJob): Promise<LoadResult> {
 }
 
 /**
- * Runs one load job in a child process on the load core (`core` undefined: unpinned); `jobFile` is where the job is
+ * Runs one load job in a child process on the load core (`core` null: unpinned); `jobFile` is where the job is
  * written for it.
  */
-export function runLoad(
-  job: LoadJob,
-  jobFile: string,
-  core: number | undefined = loadCore,
-): Promise<LoadResult> {
+export function runLoad(job: LoadJob, jobFile: string, core: number | null = loadCore): Promise<LoadResult> {
   writeFileSync(jobFile, JSON.stringify(job));
   return runPinnedJson<LoadResult>(core, fileURLToPath(import.meta.url), [jobFile], 'load generator');
 }

@@ -8,9 +8,9 @@ export const hasTaskset: boolean = spawnSync('taskset', ['--version'], { stdio: 
 export const serverCore = Number(process.env.BENCH_SERVER_CORE ?? 0);
 export const loadCore = Number(process.env.BENCH_LOAD_CORE ?? 1);
 
-/** `node <args>` as a command line pinned to `core` when taskset exists (undefined: unpinned, every core). */
-export function pinnedNode(core: number | undefined, args: string[]): { command: string; args: string[] } {
-  return hasTaskset && core !== undefined
+/** `node <args>` as a command line pinned to `core` when taskset exists (null: unpinned, every core). */
+export function pinnedNode(core: number | null, args: string[]): { command: string; args: string[] } {
+  return hasTaskset && core !== null
     ? { command: 'taskset', args: ['-c', String(core), process.execPath, ...args] }
     : { command: process.execPath, args };
 }
@@ -25,7 +25,7 @@ export function pinPid(pid: number, core: number): void {
  * load generator and the browser flows run apart from the bench's own process. `what` names it in an error.
  */
 export function runPinnedJson<T>(
-  core: number | undefined,
+  core: number | null,
   script: string,
   args: string[],
   what: string,

@@ -28,14 +28,14 @@ export interface Target {
 }
 
 /**
- * Starts `node <args>` on the server core (`core` undefined: unpinned) and resolves with its process and the first
+ * Starts `node <args>` on the server core (`core` null: unpinned) and resolves with its process and the first
  * stdout line `match` accepts.
  */
 export function startPinned(
   args: string[],
   env: NodeJS.ProcessEnv,
   match: (line: string) => string | undefined,
-  core: number | undefined = serverCore,
+  core: number | null = serverCore,
 ): Promise<{ child: ChildProcess; found: string }> {
   const { command, args: argv } = pinnedNode(core, args);
   const child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });

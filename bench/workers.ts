@@ -57,7 +57,7 @@ export async function measureWorkers(options: {
           reuseTokens: false,
         },
         join(work, 'job.json'),
-        undefined,
+        null,
       );
     };
     for (const t of targets) await fire(t, options.warmupSeconds);

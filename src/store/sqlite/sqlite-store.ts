@@ -37,7 +37,7 @@ import type {
 } from '../types.js';
 import { Checkpointer } from './checkpointer.js';
 import { migrations } from './migrations.js';
-import { isBusyError, translateErrorsOf, translateSqliteError } from './unavailable.js';
+import { isBusyError, retryDelayMs, translateErrorsOf, translateSqliteError } from './unavailable.js';
 import { WriteQueue } from './write-queue.js';
 
 export interface SqliteStoreOptions {
@@ -415,7 +415,7 @@ export class SqliteStore implements Store {
     // now. A lock held elsewhere past the short wait, or a read-only or failing disk, shows here, not in `SELECT 1`.
     this.s.ping.get();
     const deadline = Date.now() + Math.min(this.busyTimeoutMs, pingBusyTimeoutMs);
-    for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+    for (const started = Date.now(); ; ) {
       try {
         // Synchronous from BEGIN to COMMIT: no queued write can interleave with it.
         this.db.transaction(() => undefined).immediate();
@@ -423,7 +423,7 @@ export class SqliteStore implements Store {
       } catch (err) {
         if (!isBusyError(err) || Date.now() >= deadline) throw err;
       }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(Date.now() - started)));
     }
   }
 

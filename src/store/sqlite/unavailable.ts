@@ -36,6 +36,18 @@ export function isBusyError(err: unknown): boolean {
   return typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
 }
 
+/**
+ * How long a write batch (src/store/sqlite/write-queue.ts) or a read waits before it tries a lock again. Another process holds the write lock only for its own
+ * batch (well under a millisecond), so a waiter that backs off exponentially would mostly wait for nothing and, with
+ * several workers on one file, let the lock go idle while every process sleeps: it retries every millisecond
+ * (the event loop serves requests meanwhile), and only a lock held past lockHeldLongMs (a backup, a long sweep
+ * elsewhere) is tried less often.
+ */
+export function retryDelayMs(waitedMs: number): number {
+  return waitedMs < lockHeldLongMs ? 1 : 10;
+}
+const lockHeldLongMs = 100;
+
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
 /**
@@ -53,14 +65,15 @@ export function translateErrorsOf(prototype: object): void {
     Object.defineProperty(prototype, name, {
       ...descriptor,
       value: async function (this: { busyTimeoutMs?: number }, ...args: unknown[]) {
-        const deadline = Date.now() + (this.busyTimeoutMs ?? 0);
-        for (let delay = 1; ; delay = Math.min(delay * 2, 20)) {
+        const started = Date.now();
+        const deadline = started + (this.busyTimeoutMs ?? 0);
+        for (;;) {
           try {
             return await method.apply(this, args);
           } catch (err) {
             if (!isBusyError(err) || Date.now() >= deadline) throw translateSqliteError(err);
           }
-          await new Promise((resolve) => setTimeout(resolve, delay));
+          await new Promise((resolve) => setTimeout(resolve, retryDelayMs(Date.now() - started)));
         }
       },
     });

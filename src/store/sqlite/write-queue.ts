@@ -3,7 +3,7 @@
 // for asynchronously, so a lock held by another process never blocks this process's event loop.
 import type Database from 'better-sqlite3';
 import { StoreUnavailableError } from '../errors.js';
-import { isBusyError, translateSqliteError } from './unavailable.js';
+import { isBusyError, retryDelayMs, translateSqliteError } from './unavailable.js';
 
 interface Job {
   run: () => unknown;
@@ -17,10 +17,6 @@ export interface WriteQueueOptions {
   /** Most writes in one transaction: bounds how long one commit holds the lock and the event loop. */
   maxBatch?: number;
 }
-
-/** The first retry waits this long; each next one twice as long, up to maxRetryDelayMs. */
-const firstRetryDelayMs = 1;
-const maxRetryDelayMs = 20;
 
 /**
  * Runs write steps in shared transactions. A step is a synchronous function of the store that runs ONE statement or
@@ -53,19 +49,19 @@ export class WriteQueue {
       if (!this.scheduled) {
         this.scheduled = true;
         // After the I/O callbacks of this turn: every request parsed in it joins the batch.
-        setImmediate(() => this.flush(Date.now(), firstRetryDelayMs));
+        setImmediate(() => this.flush(Date.now()));
       }
     });
   }
 
-  private flush(firstTry: number, retryDelay: number): void {
+  private flush(firstTry: number): void {
     const batch = this.pending.slice(0, this.maxBatch);
     try {
       this.begin.run();
     } catch (err) {
       if (isBusyError(err) && Date.now() - firstTry < this.options.busyTimeoutMs) {
         // Another process writes: try again soon, leaving the event loop free meanwhile.
-        setTimeout(() => this.flush(firstTry, Math.min(retryDelay * 2, maxRetryDelayMs)), retryDelay);
+        setTimeout(() => this.flush(firstTry), retryDelayMs(Date.now() - firstTry));
         return;
       }
       this.pending = this.pending.slice(batch.length);
@@ -116,7 +112,7 @@ export class WriteQueue {
   }
 
   private next(): void {
-    if (this.pending.length > 0) setImmediate(() => this.flush(Date.now(), firstRetryDelayMs));
+    if (this.pending.length > 0) setImmediate(() => this.flush(Date.now()));
     else this.scheduled = false;
   }
 }
