@@ -160,6 +160,13 @@ function checkSemantics(config: ParsedConfig): ConfigProblem[] {
     }
   }
 
+  // Each worker would open its own private database: a code issued by one would be unknown to the next.
+  if (config.storage.driver === 'sqlite' && config.storage.path === ':memory:' && config.server.workers !== 1)
+    add(
+      ['server', 'workers'],
+      'several workers need a shared store: an SQLite file or PostgreSQL, not :memory:',
+    );
+
   const names = new Set<string>();
   config.providers.forEach((p, pi) => {
     if (names.has(p.name)) add(['providers', pi, 'name'], `duplicate provider name ${p.name}`);

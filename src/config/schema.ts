@@ -300,8 +300,9 @@ export const throttleSchema = z
       .strictObject({ perClientAndAddress: positiveCount(20), perAddress: positiveCount(200) })
       .prefault({}),
     /**
-     * Request rates per client address, kept in each process's memory (N processes allow N times the rate): floods,
-     * not guessing. IPv6 addresses count by their /64.
+     * Request rates per client address, kept in each process's memory: floods, not guessing. The workers of one
+     * server (`server.workers`) each take 1/N, so together they allow the configured rate; separate servers behind a
+     * proxy each allow the full rate. IPv6 addresses count by their /64.
      */
     requests: z
       .strictObject({

@@ -10,6 +10,9 @@ const pool = Buffer.alloc(4096);
 let used = pool.length;
 
 function take(bytes: number): Buffer {
+  // A negative or fractional count would move `used` back and hand bytes out twice.
+  if (!Number.isSafeInteger(bytes) || bytes < 1)
+    throw new RangeError('random byte count must be a positive integer');
   if (bytes > pool.length) return randomFillSync(Buffer.alloc(bytes));
   if (used + bytes > pool.length) {
     randomFillSync(pool);

@@ -320,15 +320,17 @@ export function buildApp(options: AppOptions): FastifyInstance {
 
 /**
  * Standard output, written asynchronously: a synchronous write per log line costs a system call on the request's
- * path (issue 9 point 4). Lines written while one write is in flight go out together in the next. Pending lines are
- * written before the process exits; past maxBufferedLog bytes (stdout not being read) lines are dropped rather than
+ * path (issue 9 point 4). Lines written while one write is in flight go out together in the next, whole lines of at
+ * most PIPE_BUF (4096) bytes per write, so the lines of several workers sharing one pipe never interleave mid-line.
+ * What is buffered is written at a normal exit; the chunk in flight at that moment, or everything buffered when the
+ * process is killed, can be lost. Past maxBufferedLog bytes (stdout not being read) lines are dropped rather than
  * held in memory. One stream per process, however many apps it builds.
  */
 let stdoutStream: pino.DestinationStream | undefined;
 const maxBufferedLog = 16 * 1024 * 1024;
 function stdoutLog(): pino.DestinationStream {
   if (stdoutStream === undefined) {
-    const stream = pino.destination({ dest: 1, sync: false, maxLength: maxBufferedLog });
+    const stream = pino.destination({ dest: 1, sync: false, maxLength: maxBufferedLog, maxWrite: 4096 });
     process.once('exit', () => {
       try {
         stream.flushSync();

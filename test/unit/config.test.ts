@@ -84,6 +84,16 @@ describe('configuration', () => {
     );
   });
 
+  test('several workers on an in-memory SQLite store are refused (each would have its own database)', () => {
+    const found = problems({ ...minimal, server: { workers: 2 }, storage: { path: ':memory:' } });
+    assert.ok(
+      found.some((p) => p.startsWith('server.workers:') && p.includes(':memory:')),
+      found.join('\n'),
+    );
+    buildConfig({ ...minimal, server: { workers: 2 }, storage: { path: '/tmp/gatehouse-test.db' } }, {});
+    buildConfig({ ...minimal, server: { workers: 1 }, storage: { path: ':memory:' } }, {});
+  });
+
   test('semantic checks: secrets, redirect URIs, duplicates', () => {
     const expect = [
       'providers[0].clients[0].client_secret: required unless token_endpoint_auth_method is none',

@@ -421,7 +421,9 @@ export class SqliteStore implements Store {
         this.db.transaction(() => undefined).immediate();
         return;
       } catch (err) {
-        if (!isBusyError(err) || Date.now() >= deadline) throw err;
+        // Past its own deadline, as StoreUnavailableError: a raw SQLITE_BUSY would be retried at the store boundary
+        // for the full busy timeout, and a health check must answer within about a second.
+        if (!isBusyError(err) || Date.now() >= deadline) throw translateSqliteError(err);
       }
       await new Promise((resolve) => setTimeout(resolve, retryDelayMs(Date.now() - started)));
     }

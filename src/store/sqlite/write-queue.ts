@@ -95,7 +95,14 @@ export class WriteQueue {
         this.commit.run();
       } catch (err) {
         aborted = err;
-        if (this.db.inTransaction) this.rollback.run();
+      }
+    }
+    if (aborted !== undefined && this.db.inTransaction) {
+      // Nothing in flush may throw: the batch's callers would never be answered and the queue would stay scheduled.
+      try {
+        this.rollback.run();
+      } catch {
+        // The connection's transaction is gone or broken; every step of the batch fails below either way.
       }
     }
     if (aborted !== undefined) {
