@@ -10,7 +10,12 @@ export async function openStore(storage: Config['storage'], clock?: Clock): Prom
   switch (storage.driver) {
     case 'sqlite': {
       const store = new SqliteStore({ path: storage.path, synchronous: storage.synchronous });
-      await store.startBackgroundCheckpoints();
+      try {
+        await store.startBackgroundCheckpoints();
+      } catch (err) {
+        await store.close();
+        throw err;
+      }
       return store;
     }
     case 'postgres':

@@ -440,6 +440,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.writes.close();
     await this.checkpointer?.stop();
     this.checkpointer = undefined;
     if (this.db.open) this.db.close();

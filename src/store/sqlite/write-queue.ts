@@ -54,8 +54,22 @@ export class WriteQueue {
     });
   }
 
+  /** The store is closing: what is queued or queued later fails as unavailable (503), never on a closed handle. */
+  close(): void {
+    this.closed = true;
+  }
+
+  private closed = false;
+
   private flush(firstTry: number): void {
     const batch = this.pending.slice(0, this.maxBatch);
+    if (this.closed || !this.db.open) {
+      this.pending = this.pending.slice(batch.length);
+      const failure = new StoreUnavailableError('SQLite: the store is closing');
+      for (const job of batch) job.reject(failure);
+      this.next();
+      return;
+    }
     try {
       this.begin.run();
     } catch (err) {
